@@ -1,0 +1,90 @@
+/*
+ * util — small helpers every module uses: files, directories, ports, clocks,
+ * a growable string, and escaping of untrusted text before it reaches a terminal.
+ * Functions returning int return 0 on success and -1 on failure with *err set.
+ */
+#ifndef MQTTLS_UTIL_H
+#define MQTTLS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "attrib.h"
+#include "err.h"
+
+/* Read a whole file, refusing files larger than cap bytes. *out is NUL-terminated; free() it. */
+int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err) MQ_WUR;
+
+/*
+ * Write a file with the given mode. Without force an existing file is never touched
+ * (the error names it and says to use --force). With force it is replaced atomically.
+ */
+int mq_write_file(const char *path, const void *data, size_t len, mode_t mode, bool force,
+		  struct mq_err *err) MQ_WUR;
+
+/* mkdir -p with mode for the directories it creates. */
+int mq_mkdir_p(const char *path, mode_t mode, struct mq_err *err) MQ_WUR;
+
+/* Remove a directory tree (no symlink following). Missing is not an error. */
+int mq_rm_rf(const char *path, struct mq_err *err) MQ_WUR;
+
+/* Join dir and name into buf ("dir/name"). Returns buf, or NULL when it does not fit. */
+char *mq_path_join(char *buf, size_t size, const char *dir, const char *name);
+
+bool mq_file_exists(const char *path);
+
+/* Monotonic milliseconds, fractional. */
+double mq_now_ms(void);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bind to 0), or -1. */
+int mq_free_port(void);
+
+/* True when nothing accepts on 127.0.0.1:port and it can be bound. */
+bool mq_port_is_free(int port);
+
+/* Wait until something accepts TCP connections on host:port, up to timeout_ms. 0 when it does. */
+int mq_wait_listening(const char *host, int port, int timeout_ms);
+
+/*
+ * Where mqttls finds its data (labs/): $MQTTLS_DATADIR, else the directory of the
+ * running executable when it holds labs/ (a build tree), else the installed data dir.
+ */
+const char *mq_data_dir(void);
+
+/*
+ * The per-user state directory for labs and the built-in broker: $MQTTLS_STATE_DIR,
+ * else /var/lib/mqttls for root (so the mosquitto user can traverse it), else
+ * $XDG_STATE_HOME/mqttls or ~/.local/state/mqttls.
+ */
+const char *mq_state_dir(void);
+
+/* A growable NUL-terminated string. Zero-initialise, append, free with mq_str_free. */
+struct mq_str {
+	char *s;
+	size_t len, cap;
+};
+void mq_str_printf(struct mq_str *b, const char *fmt, ...) MQ_PRINTF(2, 3);
+void mq_str_append(struct mq_str *b, const char *data, size_t len);
+/* Give up ownership of the string (never NULL: "" when empty); the struct is reset. */
+char *mq_str_take(struct mq_str *b);
+void mq_str_free(struct mq_str *b);
+
+/*
+ * Make untrusted bytes safe to print on a terminal: control characters, DEL, C1 controls
+ * and invalid UTF-8 become \xNN (or \n, \t, \\). Valid UTF-8 is kept. Always NUL-terminates
+ * and truncates at size; returns out.
+ */
+char *mq_escape(const void *in, size_t len, char *out, size_t size);
+
+/* Same, allocated (free() it). Never NULL unless out of memory. */
+char *mq_escape_dup(const void *in, size_t len);
+
+/* Format a UNIX time as "2026-01-01T00:00:00Z". buf >= 21 bytes. */
+char *mq_iso8601(long long t, char *buf, size_t size);
+
+/* true when stdout is a terminal and NO_COLOR is unset or empty. */
+bool mq_use_color(FILE *f);
+
+#endif

@@ -1,0 +1,98 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mqttls/err.h"
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mqttls%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'mqttls %s%s--help')\n", cmd ? cmd->name : "", cmd ? " " : "");
+	return EXIT_USAGE;
+}
+
+int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mqttls%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+int cli_help(const struct cli_cmd *cmd)
+{
+	fputs(cmd->usage, stdout);
+	return EXIT_OK;
+}
+
+bool cli_is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-?");
+}
+
+int cli_parse_target(const struct cli_cmd *cmd, int argc, char **argv, struct target *t,
+		     int (*own)(void *ctx, int argc, char **argv, int i), void *ctx)
+{
+	struct mq_err err = { 0 };
+
+	for (int i = 1; i < argc;) {
+		int used = 0;
+
+		if (own) {
+			used = own(ctx, argc, argv, i);
+			if (used < 0)
+				return EXIT_USAGE;
+		}
+		if (used == 0) {
+			used = target_parse_arg(t, argc, argv, i, &err);
+			if (used < 0)
+				return cli_usage_error(cmd, "%s", err.msg);
+		}
+		if (used == 0) {
+			if (argv[i][0] == '-')
+				return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+		}
+		i += used;
+	}
+	if (target_finish(t, &err) < 0)
+		return cli_usage_error(cmd, "%s", err.msg);
+	return EXIT_OK;
+}
+
+void cli_print_json(cJSON *j)
+{
+	char *s = isatty(STDOUT_FILENO) ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+	cJSON_Delete(j);
+	fflush(stdout);
+}
+
+double cli_parse_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtod(s, &end);
+	if (*end || v <= 0 || v > 86400 * 7)
+		return -1;
+	return v;
+}

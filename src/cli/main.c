@@ -1,0 +1,91 @@
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "cli.h"
+#include "mqttls/version.h"
+
+static const struct cli_cmd commands[] = {
+	{ "tui", "the interactive screen (the default with no command)", usage_tui, cmd_tui },
+	{ "diagnose", "walk every stage of a connection and name what is wrong", usage_diagnose, cmd_diagnose },
+	{ "inspect", "the TLS handshake and the broker's certificate chain", usage_inspect, cmd_inspect },
+	{ "explain", "explain an error code or log line from a device or broker", usage_explain, cmd_explain },
+	{ "lint-conf", "check a mosquitto.conf and the files it names", usage_lint_conf, cmd_lint_conf },
+	{ "capture", "capture or read MQTT/TLS traffic and say who rejected whom", usage_capture, cmd_capture },
+	{ "certs", "the lab PKI: CA, broker and device certificates, broken ones too", usage_certs, cmd_certs },
+	{ "lab", "classroom labs with real brokers: list, start, check, stop", usage_lab, cmd_lab },
+	{ "mitm", "the rogue-broker lab (INSECURE, loopback or lab networks only)", usage_mitm, cmd_mitm },
+	{ "device", "a simulated ESP32 client that verifies like the real one", usage_device, cmd_device },
+};
+
+const struct cli_cmd *cli_find(const char *name)
+{
+	for (size_t i = 0; i < MQ_ARRAY_LEN(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"mqttls %s - find out why an MQTT device will not talk to its broker over TLS\n\n"
+		"usage: mqttls [COMMAND] [ARGS...]\n\n"
+		"commands:\n",
+		MQTTLS_VERSION);
+	for (size_t i = 0; i < MQ_ARRAY_LEN(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\nWith no command, mqttls opens the TUI on the built-in lab broker.\n"
+		"'mqttls COMMAND --help' describes a command; 'mqttls --version' prints the version.\n"
+		"Paste a failing command after diagnose: mqttls diagnose mosquitto_sub -h HOST -p 8883 --cafile ca.crt -t t\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *cmd;
+
+	setlocale(LC_ALL, "");
+	/* A peer that hangs up must give an error from write(), not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+
+	if (argc < 2)
+		return cmd_tui(cli_find("tui"), 1, argv);
+	if (!strcmp(argv[1], "--version")) {
+		printf("mqttls %s\n", MQTTLS_VERSION);
+		return EXIT_OK;
+	}
+	if (cli_is_help(argv[1])) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help")) {
+		if (argc < 3) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		cmd = cli_find(argv[2]);
+		if (!cmd) {
+			fprintf(stderr, "mqttls: no such command '%s' (see 'mqttls --help')\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		return cli_help(cmd);
+	}
+	cmd = cli_find(argv[1]);
+	if (!cmd) {
+		/* A pasted mosquitto_sub line or a bare option means: diagnose it. */
+		if (argv[1][0] == '-' || strstr(argv[1], "mosquitto_") || strstr(argv[1], "://")) {
+			cmd = cli_find("diagnose");
+			return cmd->exec(cmd, argc, argv);
+		}
+		fprintf(stderr, "mqttls: no such command '%s' (see 'mqttls --help')\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (argc == 3 && cli_is_help(argv[2]))
+		return cli_help(cmd);
+	return cmd->exec(cmd, argc - 1, argv + 1);
+}

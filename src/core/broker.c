@@ -1,0 +1,148 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mqttls/broker.h"
+#include "mqttls/util.h"
+
+const char *broker_exe(void)
+{
+	static char found[PATH_MAX];
+	const char *path = getenv("PATH");
+	char dirs[4096];
+
+	if (found[0])
+		return found;
+	/* Debian installs the broker in /usr/sbin, which is not on a user's PATH. */
+	snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/usr/local/sbin", path ? path : "/usr/bin");
+	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char cand[PATH_MAX];
+		if (mq_path_join(cand, sizeof cand, d, "mosquitto") && access(cand, X_OK) == 0) {
+			snprintf(found, sizeof found, "%s", cand);
+			return found;
+		}
+	}
+	return NULL;
+}
+
+char *broker_last_log_line(const char *dir, char *buf, size_t size)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (!mq_path_join(path, sizeof path, dir, "mosquitto.log") ||
+	    mq_read_file(path, 1 << 20, &text, &len, NULL) < 0)
+		return buf;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	char *nl = strrchr(text, '\n');
+	snprintf(buf, size, "%s", nl ? nl + 1 : text);
+	free(text);
+	return buf;
+}
+
+bool broker_alive(pid_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return false;
+	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof comm, f))
+		comm[0] = '\0';
+	fclose(f);
+	/* A reused PID that now belongs to something else must never be signalled. */
+	return strncmp(comm, "mosquitto", 9) == 0;
+}
+
+int broker_start(const char *dir, const char *conf_text, int port, int wait_ms, pid_t *pid,
+		 struct mq_err *err)
+{
+	char conf[PATH_MAX], log[PATH_MAX], last[512];
+	const char *exe = broker_exe();
+	double deadline;
+	pid_t child;
+	int status;
+
+	if (!exe) {
+		mq_errf(err, "mosquitto is not installed (Debian: apt-get install mosquitto)");
+		return -1;
+	}
+	if (!mq_path_join(conf, sizeof conf, dir, "mosquitto.conf") ||
+	    !mq_path_join(log, sizeof log, dir, "mosquitto.log")) {
+		mq_errf(err, "directory path too long: %s", dir);
+		return -1;
+	}
+	if (mq_write_file(conf, conf_text, strlen(conf_text), 0644, true, err) < 0)
+		return -1;
+	child = fork();
+	if (child < 0) {
+		mq_errf_errno(err, "cannot start mosquitto");
+		return -1;
+	}
+	if (child == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDONLY);
+
+		setsid();
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execl(exe, "mosquitto", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	deadline = mq_now_ms() + wait_ms;
+	for (;;) {
+		if (waitpid(child, &status, WNOHANG) == child) {
+			broker_last_log_line(dir, last, sizeof last);
+			mq_errf(err, "mosquitto exited at start%s%s (config %s)", last[0] ? ": " : "", last, conf);
+			return -1;
+		}
+		if (mq_wait_listening("127.0.0.1", port, 0) == 0)
+			break;
+		if (mq_now_ms() > deadline) {
+			broker_stop(child);
+			broker_last_log_line(dir, last, sizeof last);
+			mq_errf(err, "mosquitto did not listen on 127.0.0.1:%d within %d ms%s%s", port, wait_ms,
+				last[0] ? "; its log says: " : "", last);
+			return -1;
+		}
+		usleep(20 * 1000);
+	}
+	*pid = child;
+	return 0;
+}
+
+int broker_stop(pid_t pid)
+{
+	double deadline;
+
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	kill(pid, SIGTERM);
+	deadline = mq_now_ms() + 3000;
+	while (mq_now_ms() < deadline) {
+		/* Reap it when it is our child; otherwise just watch it go. */
+		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) < 0)
+			return 0;
+		usleep(20 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return kill(pid, 0) < 0 ? 0 : -1;
+}
