@@ -22,6 +22,8 @@ T_TMP=$(mktemp -d /tmp/mqttls-test.XXXXXX)
 # mosquitto started as root drops to the user mosquitto: it must be able to enter this directory.
 chmod 0755 "$T_TMP"
 T_PY=/usr/bin/python3
+# Labs and the built-in broker keep their state here, never in the user's real state directory.
+export MQTTLS_STATE_DIR=$T_TMP/state
 
 t_cleanup() {
 	local pid
