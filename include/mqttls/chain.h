@@ -74,4 +74,8 @@ void cert_info_print(FILE *out, const struct cert_info *ci, int indent, const ch
  */
 int chain_load_file(const char *path, STACK_OF(X509) **out, bool *was_der, struct mq_err *err) MQ_WUR;
 
+/* The same over bytes already in memory; what names them in error messages. */
+int chain_load_mem(const char *what, const void *data, size_t len, STACK_OF(X509) **out, bool *was_der,
+		   struct mq_err *err) MQ_WUR;
+
 #endif
