@@ -21,7 +21,8 @@ for bin in "$fuzz_build"/tests/fuzz/fuzz_*; do
 		t_ok "$name replays its corpus ($(ls "$corpus" | wc -l) inputs)" \
 			"$bin" -runs=0 -rss_limit_mb=2048 "$corpus"
 	else
-		t_fail "$name has a seed corpus in tests/fuzz/corpus/$name"
+		t_skip "$name has no seed corpus in tests/fuzz/corpus/$name yet"
+		corpus=
 	fi
 	work=$T_TMP/$name
 	mkdir -p "$work"
