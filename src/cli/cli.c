@@ -96,3 +96,42 @@ double cli_parse_seconds(const char *s)
 		return -1;
 	return v;
 }
+
+void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int width)
+{
+	int col = 0, ind = first_indent;
+	const char *p = text;
+
+	if (width < indent + 20)
+		width = indent + 20;
+	while (*p) {
+		size_t w;
+		if (*p == '\n') {
+			fputc('\n', out);
+			col = 0;
+			ind = indent;
+			p++;
+			continue;
+		}
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		w = strcspn(p, " \n");
+		if (col == 0) {
+			fprintf(out, "%*s", ind, "");
+			col = ind;
+		} else if (col + 1 + (int)w > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(p, 1, w, out);
+		col += (int)w;
+		p += w;
+	}
+	if (col)
+		fputc('\n', out);
+}

@@ -46,6 +46,13 @@ int cli_parse_target(const struct cli_cmd *cmd, int argc, char **argv, struct ta
 /* Print a cJSON value (pretty when stdout is a terminal) and a newline; frees it. */
 void cli_print_json(cJSON *j);
 
+/*
+ * Print text word-wrapped to width columns, every line indented by indent spaces
+ * (the first by first_indent). Embedded newlines start new lines. Text is printed as is:
+ * escape untrusted parts before.
+ */
+void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int width);
+
 /* Parse a positive decimal number of seconds ("2", "0.5"); -1 when invalid. */
 double cli_parse_seconds(const char *s);
 
