@@ -32,25 +32,63 @@ struct pki_opts {
 	const char *const *sans;   /* extra "DNS:x" / "IP:y" for broker certificates */
 	size_t n_sans;
 	int days;                  /* leaf validity; 0: the default (<= 398 days) */
+	/* Told of every file written, in order, with what it is for (the engine never prints). */
+	void (*on_file)(void *ctx, const char *path, const char *what);
+	void *ctx;
 };
+
+/* Leaf validity when pki_opts.days is 0: under the 398-day limit browsers and CAs keep. */
+#define PKI_DEFAULT_DAYS    397
 
 /* Root CA, intermediate, broker leaf + full chain, one device certificate. */
 int pki_init(const struct pki_opts *o, struct mq_err *err) MQ_WUR;
 
+/*
+ * (Re)issue the broker certificate of an existing PKI made by pki_init(): broker.crt,
+ * broker.key and broker-fullchain.crt, signed by the intermediate, with the default SANs
+ * (pki_default_sans) plus o->sans. The lab broker uses it when the machine's addresses change.
+ */
+int pki_broker(const struct pki_opts *o, struct mq_err *err) MQ_WUR;
+
 /* A broker certificate NAME.crt/NAME.key (+ NAME-fullchain.crt) signed by the intermediate. */
 int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err) MQ_WUR;
 
-/* A device certificate NAME.crt/NAME.key, CN=NAME, EKU clientAuth, signed by the intermediate. */
+/*
+ * A device certificate NAME.crt/NAME.key, CN=NAME, EKU clientAuth, signed by the intermediate.
+ * NAME.crt holds the device certificate followed by the intermediate: that is the chain a
+ * client must present (mosquitto_pub --cert, ESP32 setCertificate) to a broker that trusts
+ * only the root (cafile ca.crt).
+ */
 int pki_device(const struct pki_opts *o, const char *name, struct mq_err *err) MQ_WUR;
 
 /*
  * A deliberately broken broker certificate of the given kind (see pki_broken_kinds),
- * written as broken-KIND.crt / broken-KIND.key (+ broken-KIND-fullchain.crt where a chain
- * applies, and for other-ca/same-name-ca/self-signed the CA that signed it).
+ * written into o->dir as broken-KIND.crt / broken-KIND.key and broken-KIND-fullchain.crt
+ * (what a broker serves: certfile). Each carries exactly one defect and otherwise the
+ * broker's default SANs. Signed by the lab intermediate (so the PKI of pki_init must
+ * exist there), except: other-ca by a new unrelated root written as broken-other-ca-ca.crt/.key;
+ * same-name-ca by a new root with the lab root's exact subject, written as
+ * broken-same-name-ca-ca.crt/.key; self-signed by itself. docs/pki.md lists what each
+ * defect makes a client say.
  */
 int pki_broken(const struct pki_opts *o, const char *kind, struct mq_err *err) MQ_WUR;
 
 /* NULL-terminated list of the kinds pki_broken() accepts. */
 extern const char *const pki_broken_kinds[];
+
+/* One line on what a broken kind's defect is, or NULL for an unknown kind. */
+const char *pki_broken_describe(const char *kind);
+
+/* Check one subjectAltName argument: "DNS:name" or "IP:address" (v4 or v6). */
+int pki_check_san(const char *san, struct mq_err *err) MQ_WUR;
+
+/*
+ * The SANs a broker certificate of this machine gets: DNS:localhost, DNS:<host name>
+ * (and <host name>.local when it has no dot, for mDNS), IP:127.0.0.1, IP:::1 and every
+ * local IPv4 address. Returns the count (>= 4) and a NULL-terminated array; free with
+ * pki_strv_free. -1 when out of memory.
+ */
+int pki_default_sans(char ***out) MQ_WUR;
+void pki_strv_free(char **v);
 
 #endif
