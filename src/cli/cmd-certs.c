@@ -139,8 +139,8 @@ static bool c_identifier(const char *s)
 }
 
 /* Parse argv[1..] against the options this subcommand allows; EXIT_OK or EXIT_USAGE. */
-static int parse_args(const struct cli_cmd *self, const char *sub, int argc, char **argv, unsigned allowed,
-		      const char *pos_name, struct args *a)
+static int parse_args(const struct cli_cmd *self, int argc, char **argv, unsigned allowed, const char *pos_name,
+		      struct args *a)
 {
 	struct mq_err err = { 0 };
 
@@ -157,14 +157,14 @@ static int parse_args(const struct cli_cmd *self, const char *sub, int argc, cha
 				d = &optdefs[k];
 		if (!d) {
 			if (argv[i][0] == '-' && argv[i][1])
-				return cli_usage_error(self, "certs %s has no option '%s'", sub, argv[i]);
+				return cli_usage_error(self, "no option '%s'", argv[i]);
 			if (!pos_name || a->pos)
-				return cli_usage_error(self, "unexpected argument '%s' for certs %s", argv[i], sub);
+				return cli_usage_error(self, "unexpected argument '%s'", argv[i]);
 			a->pos = argv[i];
 			continue;
 		}
 		if (!(allowed & d->bit))
-			return cli_usage_error(self, "certs %s has no option '%s'", sub, d->name);
+			return cli_usage_error(self, "no option '%s' here", d->name);
 		if (d->value) {
 			if (i + 1 >= argc)
 				return cli_usage_error(self, "%s needs a value", d->name);
@@ -208,16 +208,27 @@ static int parse_args(const struct cli_cmd *self, const char *sub, int argc, cha
 	if ((a->seen & O_ARDUINO) && (a->seen & O_ESPIDF))
 		return cli_usage_error(self, "give --arduino or --esp-idf, not both");
 	if (pos_name && !a->pos && !(a->seen & O_LIST))
-		return cli_usage_error(self, "certs %s needs %s", sub, pos_name);
+		return cli_usage_error(self, "needs %s", pos_name);
 	return EXIT_OK;
 }
 
 /* ---- output helpers ------------------------------------------------------------------------ */
 
+/* Files are listed as they are written, under a heading printed once the first one is. */
+struct listing {
+	char heading[256];
+	bool started;
+};
+
 static void on_file(void *ctx, const char *path, const char *what)
 {
-	(void)ctx;
+	struct listing *l = ctx;
+
+	if (!l->started && l->heading[0])
+		printf("%s\n", l->heading);
+	l->started = true;
 	printf("  %-36s %s\n", path, what);
+	fflush(stdout);
 }
 
 static void key_kind(const struct args *a, char *buf, size_t size)
@@ -258,6 +269,8 @@ static void print_root_hint(const char *dir, const char *key)
 		       "chown mosquitto %s/%s (and keep the directories traversable).\n", dir, key);
 }
 
+#define LISTING(a) ((struct listing *)(a)->pki.ctx)
+
 /* ---- subcommands --------------------------------------------------------------------------- */
 
 static int do_init(const struct cli_cmd *self, struct args *a)
@@ -266,9 +279,9 @@ static int do_init(const struct cli_cmd *self, struct args *a)
 	char kk[32];
 
 	key_kind(a, kk, sizeof kk);
-	printf("Making the lab PKI in %s (%s, broker and device certificates valid %d days):\n", a->pki.dir, kk,
-	       a->pki.days ? a->pki.days : PKI_DEFAULT_DAYS);
-	fflush(stdout);
+	snprintf(LISTING(a)->heading, sizeof LISTING(a)->heading,
+		 "Made the lab PKI in %s (%s, broker and device certificates valid %d days):", a->pki.dir, kk,
+		 a->pki.days ? a->pki.days : PKI_DEFAULT_DAYS);
 	if (pki_init(&a->pki, &err) < 0)
 		return cli_fail(self, "%s", err.msg);
 	print_sans_of(a->pki.dir, PKI_BROKER_CERT);
@@ -290,8 +303,8 @@ static int do_server(const struct cli_cmd *self, struct args *a)
 	struct mq_err err = { 0 };
 	char crt[NAME_MAX + 32];
 
-	printf("Making broker certificate '%s' in %s:\n", a->pos, a->pki.dir);
-	fflush(stdout);
+	snprintf(LISTING(a)->heading, sizeof LISTING(a)->heading, "Made broker certificate '%s' in %s:", a->pos,
+		 a->pki.dir);
 	if (pki_server(&a->pki, a->pos, &err) < 0)
 		return cli_fail(self, "%s", err.msg);
 	snprintf(crt, sizeof crt, "%s.crt", a->pos);
@@ -306,8 +319,8 @@ static int do_device(const struct cli_cmd *self, struct args *a)
 {
 	struct mq_err err = { 0 };
 
-	printf("Making device certificate '%s' in %s:\n", a->pos, a->pki.dir);
-	fflush(stdout);
+	snprintf(LISTING(a)->heading, sizeof LISTING(a)->heading, "Made device certificate '%s' in %s:", a->pos,
+		 a->pki.dir);
 	if (pki_device(&a->pki, a->pos, &err) < 0)
 		return cli_fail(self, "%s", err.msg);
 	printf("\nNext: mosquitto_pub -h localhost -p 8883 --cafile %1$s/%2$s --cert %1$s/%3$s.crt --key %1$s/%3$s.key -t test -m hi\n"
@@ -337,8 +350,8 @@ static int do_broken(const struct cli_cmd *self, struct args *a)
 	for (const char *const *k = pki_broken_kinds; *k; k++) {
 		if (!all && strcmp(*k, a->pos))
 			continue;
-		printf("broken-%s: %s\n", *k, pki_broken_describe(*k));
-		fflush(stdout);
+		snprintf(LISTING(a)->heading, sizeof LISTING(a)->heading, "broken-%s: %s", *k, pki_broken_describe(*k));
+		LISTING(a)->started = false;
 		if (pki_broken(&a->pki, *k, &err) < 0)
 			return cli_fail(self, "%s", err.msg);
 	}
@@ -390,7 +403,8 @@ static int do_show(const struct cli_cmd *self, struct args *a)
 	free(epath);
 	for (int i = 0; i < n; i++) {
 		printf("\n[%d]\n", i);
-		cert_info_print(stdout, &v[i], 2, a->host, color);
+		/* The host is a question about the server certificate, not about the CAs after it. */
+		cert_info_print(stdout, &v[i], 2, v[i].is_ca ? NULL : a->host, color);
 	}
 out:
 	for (int i = 0; i < n; i++)
@@ -437,8 +451,11 @@ static int do_export(const struct cli_cmd *self, struct args *a)
 	for (int i = 0; i < n; i++) {
 		struct cert_info ci;
 		if (cert_info_from_x509(sk_X509_value(sk, i), i, &ci, NULL) == 0 && !ci.is_ca) {
-			fprintf(stderr, "mqttls certs: note: certificate %d in %s is not a CA (%s); setCACert needs "
-				"the CA that signed the broker, usually ca.crt\n", i, a->pos, ci.subject);
+			char *subj = mq_escape_dup(ci.subject, strlen(ci.subject));
+			fprintf(stderr, "mqttls certs export-esp32: note: certificate %d in %s is not a CA (%s); "
+				"setCACert needs the CA that signed the broker, usually ca.crt\n", i, a->pos,
+				subj ? subj : "?");
+			free(subj);
 		}
 		cert_info_free(&ci);
 	}
@@ -489,6 +506,9 @@ static const struct sub {
 int cmd_certs(const struct cli_cmd *self, int argc, char **argv)
 {
 	const struct sub *sub = NULL;
+	struct listing listing = { 0 };
+	struct cli_cmd subcmd;
+	char name[32];
 	struct args a;
 	int rc;
 
@@ -506,11 +526,13 @@ int cmd_certs(const struct cli_cmd *self, int argc, char **argv)
 			fputs(sub->usage, stdout);
 			return EXIT_OK;
 		}
-	rc = parse_args(self, sub->name, argc - 1, argv + 1, sub->opts, sub->pos, &a);
+	/* Usage errors name the subcommand and point at its own --help. */
+	snprintf(name, sizeof name, "certs %s", sub->name);
+	subcmd = (struct cli_cmd){ .name = name, .summary = self->summary, .usage = sub->usage, .exec = self->exec };
+	rc = parse_args(&subcmd, argc - 1, argv + 1, sub->opts, sub->pos, &a);
 	if (rc != EXIT_OK)
 		return rc;
-	if (sub->opts & (O_DIR)) {
-		a.pki.on_file = on_file;
-	}
-	return sub->run(self, &a);
+	a.pki.on_file = on_file;
+	a.pki.ctx = &listing;
+	return sub->run(&subcmd, &a);
 }

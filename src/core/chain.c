@@ -800,7 +800,7 @@ void cert_info_print(FILE *out, const struct cert_info *ci, int indent, const ch
 	if (!ci->has_bc)
 		fputs("no (no basicConstraints)\n", out);
 	else {
-		fprintf(out, "%s%s", ci->is_ca ? "yes" : "no", ci->bc_critical ? " (critical" : " (not critical");
+		fprintf(out, "%s (basicConstraints%s", ci->is_ca ? "yes" : "no", ci->bc_critical ? " critical" : "");
 		if (ci->is_ca && ci->pathlen >= 0)
 			fprintf(out, ", pathlen %d", ci->pathlen);
 		fputs(")\n", out);
