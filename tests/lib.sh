@@ -25,8 +25,21 @@ T_PY=/usr/bin/python3
 # Labs and the built-in broker keep their state here, never in the user's real state directory.
 export MQTTLS_STATE_DIR=$T_TMP/state
 
+# Lab brokers run detached (mqttls lab start): stop those recorded in this test's state
+# directory, and only when the recorded PID is still a mosquitto.
+t_stop_labs() {
+	local f pid
+	for f in "$MQTTLS_STATE_DIR"/labs/*/state.json; do
+		[ -f "$f" ] || continue
+		pid=$(sed -n 's/.*"pid":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$f")
+		[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mosquitto ] && kill "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 t_cleanup() {
 	local pid
+	t_stop_labs
 	for pid in "${T_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done

@@ -49,12 +49,37 @@ char *broker_last_log_line(const char *dir, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Gone: no such process, or a zombie waiting for a parent that may never reap it (a
+ * detached broker's parent is init, and not every init reaps promptly).
+ */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[256];
+	const char *close_paren;
+	FILE *f;
+	size_t n;
+
+	if (kill(pid, 0) < 0)
+		return true;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')' (comm may hold anything). */
+	close_paren = strrchr(buf, ')');
+	return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
 bool broker_alive(pid_t pid)
 {
 	char path[64], comm[64] = "";
 	FILE *f;
 
-	if (pid <= 0 || kill(pid, 0) < 0)
+	if (pid <= 0 || pid_gone(pid))
 		return false;
 	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
 	f = fopen(path, "r");
@@ -132,17 +157,19 @@ int broker_stop(pid_t pid)
 {
 	double deadline;
 
-	if (pid <= 0 || kill(pid, 0) < 0)
+	if (pid <= 0 || pid_gone(pid))
 		return 0;
 	kill(pid, SIGTERM);
 	deadline = mq_now_ms() + 3000;
 	while (mq_now_ms() < deadline) {
 		/* Reap it when it is our child; otherwise just watch it go. */
-		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) < 0)
+		if (waitpid(pid, NULL, WNOHANG) == pid || pid_gone(pid))
 			return 0;
 		usleep(20 * 1000);
 	}
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return kill(pid, 0) < 0 ? 0 : -1;
+	for (deadline = mq_now_ms() + 1000; mq_now_ms() < deadline; usleep(20 * 1000))
+		if (waitpid(pid, NULL, WNOHANG) == pid || pid_gone(pid))
+			return 0;
+	return -1;
 }
