@@ -265,8 +265,8 @@ static void print_sans_of(const char *dir, const char *file)
 static void print_root_hint(const char *dir, const char *key)
 {
 	if (geteuid() == 0)
-		printf("mosquitto started as root reads its files as user mosquitto: "
-		       "chown mosquitto %s/%s (and keep the directories traversable).\n", dir, key);
+		printf("As root, mosquitto reads these files as the user mosquitto: chown mosquitto %s/%s\n"
+		       "(and every directory above it must be searchable by that user).\n", dir, key);
 }
 
 #define LISTING(a) ((struct listing *)(a)->pki.ctx)
@@ -276,7 +276,7 @@ static void print_root_hint(const char *dir, const char *key)
 static int do_init(const struct cli_cmd *self, struct args *a)
 {
 	struct mq_err err = { 0 };
-	char kk[32];
+	char kk[32], abs[PATH_MAX];
 
 	key_kind(a, kk, sizeof kk);
 	snprintf(LISTING(a)->heading, sizeof LISTING(a)->heading,
@@ -285,16 +285,20 @@ static int do_init(const struct cli_cmd *self, struct args *a)
 	if (pki_init(&a->pki, &err) < 0)
 		return cli_fail(self, "%s", err.msg);
 	print_sans_of(a->pki.dir, PKI_BROKER_CERT);
-	print_root_hint(a->pki.dir, PKI_BROKER_KEY);
+	/* mosquitto resolves relative paths from its own working directory: give it absolute ones. */
+	if (!realpath(a->pki.dir, abs))
+		snprintf(abs, sizeof abs, "%s", a->pki.dir);
 	printf("\nNext:\n"
-	       "  mqttls lab start basic                     a broker with its own copy of this setup, or in mosquitto.conf:\n"
+	       "  serve it from mosquitto (mosquitto.conf):\n"
 	       "      listener 8883\n"
-	       "      cafile %1$s/%2$s\n"
-	       "      certfile %1$s/%3$s\n"
-	       "      keyfile %1$s/%4$s\n"
-	       "  mosquitto_pub -h localhost -p 8883 --cafile %1$s/%2$s -t test -m hello\n"
-	       "  mqttls certs export-esp32 %1$s/%2$s     the CA as a C string for an ESP32 sketch\n",
-	       a->pki.dir, PKI_ROOT_CERT, PKI_BROKER_CHAIN, PKI_BROKER_KEY);
+	       "      cafile %1$s/%3$s\n"
+	       "      certfile %1$s/%4$s\n"
+	       "      keyfile %1$s/%5$s\n"
+	       "  test it:       mosquitto_pub -h localhost -p 8883 --cafile %2$s/%3$s -t test -m hello\n"
+	       "  for an ESP32:  mqttls certs export-esp32 %2$s/%3$s\n"
+	       "  or let mqttls run a broker with its own lab PKI: mqttls lab start basic\n",
+	       abs, a->pki.dir, PKI_ROOT_CERT, PKI_BROKER_CHAIN, PKI_BROKER_KEY);
+	print_root_hint(abs, PKI_BROKER_KEY);
 	return EXIT_OK;
 }
 

@@ -739,6 +739,19 @@ static void print_validity(FILE *out, const struct cert_info *ci, bool color)
 	fputc('\n', out);
 }
 
+/* Could this be a TLS server's certificate (where a missing SAN matters)? */
+static bool may_serve_tls(const struct cert_info *ci)
+{
+	if (ci->is_ca)
+		return false;
+	if (!ci->has_eku)
+		return true;
+	for (size_t i = 0; i < ci->n_eku; i++)
+		if (!strcmp(ci->eku[i], "serverAuth") || !strcmp(ci->eku[i], "anyExtendedKeyUsage"))
+			return true;
+	return false;
+}
+
 void cert_info_print(FILE *out, const struct cert_info *ci, int indent, const char *mark_host, bool color)
 {
 	const char *matched = NULL;
@@ -764,10 +777,13 @@ void cert_info_print(FILE *out, const struct cert_info *ci, int indent, const ch
 		print_list(out, ci->san_dns, ci->n_san_dns, matched, color);
 		field(out, indent, "SAN IP");
 		print_list(out, ci->san_ip, ci->n_san_ip, matched, color);
-	} else {
+	} else if (may_serve_tls(ci)) {
 		field(out, indent, "SAN");
 		fprintf(out, "%snone%s (clients that ignore the CN will reject it)\n", color ? C_YELLOW : "",
 			color ? C_OFF : "");
+	} else {
+		field(out, indent, "SAN");
+		fputs("none\n", out);
 	}
 	if (ci->cn) {
 		field(out, indent, "CN");

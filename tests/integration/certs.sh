@@ -208,6 +208,13 @@ if serve bself self-signed; then
 	t_refused "self-signed: refused with the lab CA" "$MPUB" -h localhost -p "$port" --cafile "$P/ca.crt" -t t -m x
 	t_ok "self-signed: accepted when it is itself the cafile" "$MPUB" -h localhost -p "$port" --cafile "$P/broken-self-signed.crt" -t t -m x
 else t_fail "mosquitto serves broken-self-signed"; fi
+if serve bnyv not-yet-valid; then
+	t_like "not-yet-valid: mosquitto_pub -d says certificate verify failed" "$(pub "$port" "$P/ca.crt" -h localhost -d)" "certificate verify failed"
+else t_fail "mosquitto serves broken-not-yet-valid"; fi
+if serve bsame same-name-ca; then
+	t_like "same-name-ca: mosquitto_pub -d says certificate verify failed" "$(pub "$port" "$P/ca.crt" -h localhost -d)" "certificate verify failed"
+	t_ok "same-name-ca: accepted with the CA that made it" "$MPUB" -h localhost -p "$port" --cafile "$P/broken-same-name-ca-ca.crt" -t t -m x
+else t_fail "mosquitto serves broken-same-name-ca"; fi
 if serve beku wrong-eku; then
 	t_refused "wrong-eku: refused" "$MPUB" -h localhost -p "$port" --cafile "$P/ca.crt" -t t -m x
 else t_fail "mosquitto serves broken-wrong-eku"; fi
