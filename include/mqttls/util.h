@@ -81,6 +81,9 @@ char *mq_escape(const void *in, size_t len, char *out, size_t size);
 /* Same, allocated (free() it). Never NULL unless out of memory. */
 char *mq_escape_dup(const void *in, size_t len);
 
+/* True when the bytes are valid UTF-8 (no overlongs, no surrogates) without a NUL. */
+bool mq_utf8_valid(const void *p, size_t len);
+
 /* Format a UNIX time as "2026-01-01T00:00:00Z". buf >= 21 bytes. */
 char *mq_iso8601(long long t, char *buf, size_t size);
 

@@ -34,38 +34,6 @@
 
 /* ---- strings out of certificates ----------------------------------------------------------- */
 
-static bool utf8_valid(const unsigned char *p, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		unsigned char c = p[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c < 0xC2 || c > 0xF4)
-			return false;
-		n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-		if (i + n > len)
-			return false;
-		cp = c & (0xFF >> (n + 1));
-		for (size_t k = 1; k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3F);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 /*
  * A copy of untrusted bytes that is a valid C and UTF-8 string. Bytes that are not
  * (a NUL, invalid UTF-8) make the whole value escaped, so it is visibly odd and never
@@ -75,7 +43,7 @@ static char *dup_untrusted(const void *p, size_t len)
 {
 	char *s;
 
-	if (utf8_valid(p, len)) {
+	if (mq_utf8_valid(p, len)) {
 		s = malloc(len + 1);
 		if (s) {
 			memcpy(s, p, len);

@@ -701,36 +701,40 @@ out:
 	return rc;
 }
 
-int pki_broker(const struct pki_opts *o, struct mq_err *err)
+/* A broker certificate base.crt/.key/-fullchain.crt signed by the intermediate in o->dir. */
+static int issue_server(const struct pki_opts *o, const char *base, const char *cn, struct strv *sans,
+			struct mq_err *err)
 {
 	struct staging s = { .o = o };
 	struct ca inter;
-	struct strv sans = { 0 };
 	int rc = -1;
+
+	if (ca_load(o, PKI_INTER_CERT, PKI_INTER_KEY, &inter, err) == 0) {
+		if (stage_server(&s, &inter, base, cn, sans->v, err) == 0)
+			rc = staging_commit(&s, err);
+		staging_free(&s);
+		ca_free(&inter);
+	}
+	pki_strv_free(sans->v);
+	return rc;
+}
+
+int pki_broker(const struct pki_opts *o, struct mq_err *err)
+{
+	struct strv sans = { 0 };
 
 	if (prepare(o, err) < 0 || broker_sans(o, true, &sans, err) < 0) {
 		pki_strv_free(sans.v);
 		return -1;
 	}
-	if (ca_load(o, PKI_INTER_CERT, PKI_INTER_KEY, &inter, err) < 0) {
-		pki_strv_free(sans.v);
-		return -1;
-	}
-	if (stage_server(&s, &inter, "broker", "localhost", sans.v, err) == 0)
-		rc = staging_commit(&s, err);
-	staging_free(&s);
-	ca_free(&inter);
-	pki_strv_free(sans.v);
-	return rc;
+	return issue_server(o, "broker", "localhost", &sans, err);
 }
 
 int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err)
 {
-	struct staging s = { .o = o };
-	struct ca inter;
 	struct strv sans = { 0 };
 	unsigned char a[16];
-	int rc = -1;
+	int rc = 0;
 
 	if (check_name(name, err) < 0 || prepare(o, err) < 0)
 		return -1;
@@ -739,8 +743,6 @@ int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err)
 		rc = strv_add(&sans, "IP:", name);
 	else if (dns_name_ok(name))
 		rc = strv_add(&sans, "DNS:", name);
-	else
-		rc = 0;
 	for (size_t i = 0; rc == 0 && i < o->n_sans; i++) {
 		if (pki_check_san(o->sans[i], err) < 0) {
 			pki_strv_free(sans.v);
@@ -753,17 +755,7 @@ int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err)
 		pki_strv_free(sans.v);
 		return -1;
 	}
-	rc = -1;
-	if (ca_load(o, PKI_INTER_CERT, PKI_INTER_KEY, &inter, err) < 0) {
-		pki_strv_free(sans.v);
-		return -1;
-	}
-	if (stage_server(&s, &inter, name, name, sans.v, err) == 0)
-		rc = staging_commit(&s, err);
-	staging_free(&s);
-	ca_free(&inter);
-	pki_strv_free(sans.v);
-	return rc;
+	return issue_server(o, name, name, &sans, err);
 }
 
 int pki_device(const struct pki_opts *o, const char *name, struct mq_err *err)

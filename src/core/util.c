@@ -488,6 +488,40 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
+bool mq_utf8_valid(const void *in, size_t len)
+{
+	const unsigned char *p = in;
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xC2 || c > 0xF4)
+			return false;
+		n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		if (n > len - i)
+			return false;
+		cp = c & (0xFF >> (n + 1));
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 char *mq_escape(const void *in, size_t len, char *out, size_t size)
 {
 	const unsigned char *p = in;
