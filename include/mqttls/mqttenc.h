@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "attrib.h"
-#include "mqttls/mqttdec.h"   /* enum mqtt_type */
+#include "mqttdec.h"   /* enum mqtt_type */
 #include "util.h"
 
 /* protocol level: 4 = MQTT 3.1.1, 5 = MQTT 5 */

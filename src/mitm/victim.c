@@ -575,6 +575,9 @@ static void pump(struct mitm_victim *vi, enum mitm_dir dir)
 			/* The relay passes it on unchanged: the real peer judges it, as without us. */
 		} else if (relay) {
 			post_inject = relay_handle(vi, dir, &p);
+			if (p.type == MQTT_DISCONNECT && !vi->close_reason)
+				vi->close_reason = dir == MITM_D2B ? "the device disconnected"
+								   : "the real broker disconnected the device";
 		} else if (dir == MITM_D2B) {
 			rogue_handle(vi, &p);
 		}
