@@ -148,9 +148,6 @@ cJSON *mitm_event_to_json(const struct mitm_event *ev);
 /* "handshake", "connect", ... */
 const char *mitm_event_name(enum mitm_ev_type t);
 
-/* "unknown_ca" for 48, ...; NULL when the alert number is not defined. */
-const char *mitm_alert_name(int alert);
-
 /* MQTT topic filter match with + and # (the $-topic rule included). */
 bool mitm_topic_match(const char *filter, size_t flen, const char *topic, size_t tlen);
 

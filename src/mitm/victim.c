@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "mitm-int.h"
+#include "mqttls/explain.h"
 #include "mqttls/mqttenc.h"
 
 static void v_read(struct bufferevent *bev, void *arg);
@@ -641,7 +642,7 @@ static void handshake_rejected(struct mitm_victim *vi, short what)
 	SSL *ssl = bufferevent_openssl_get_ssl(vi->bv);
 	unsigned long e = 0, next;
 	char reason[400];
-	const char *alert = vi->alert_in > 0 ? mitm_alert_name(vi->alert_in) : NULL;
+	const char *alert = vi->alert_in > 0 ? explain_alert_name(vi->alert_in) : NULL;
 	char alert_buf[32];
 
 	while ((next = bufferevent_get_openssl_error(vi->bv)) != 0)
@@ -665,7 +666,7 @@ static void handshake_rejected(struct mitm_victim *vi, short what)
 		snprintf(reason, sizeof reason, "the handshake failed on the MITM's side: %s%s%s",
 			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "TLS error",
 			 vi->alert_out > 0 ? "; it sent the alert " : "",
-			 vi->alert_out > 0 && mitm_alert_name(vi->alert_out) ? mitm_alert_name(vi->alert_out) : "");
+			 vi->alert_out > 0 && explain_alert_name(vi->alert_out) ? explain_alert_name(vi->alert_out) : "");
 	else
 		snprintf(reason, sizeof reason, "the device hung up during the handshake without an alert");
 	m->st.rejected++;
