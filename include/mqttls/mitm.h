@@ -103,6 +103,8 @@ struct mitm_event {
 	/* LISTENING */
 	const char *listen, *upstream, *mode;
 	const char *forged_subject, *forged_issuer, *forged_sans, *forged_sha256;
+	double duration;                 /* the maximum run time in force, seconds */
+	int max_conns;
 	/* CLOSED */
 	uint64_t packets[2], bytes[2];   /* indexed by enum mitm_dir */
 };

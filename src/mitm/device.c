@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "mitm-int.h"
 #include "mqttls/device.h"
 #include "mqttls/explain.h"
 #include "mqttls/gate.h"
@@ -408,22 +409,17 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (d->bev == bev && d->state != D_CLOSING && d->state != D_DONE && d->state != D_IDLE) {
-		size_t avail = evbuffer_get_length(in), hl, total = 0;
 		struct mqtt_pkt p;
 		const uint8_t *raw;
-		char ferr[MQTTDEC_ERR_SIZE];
+		size_t total;
+		int rc = mitm_frame_next(in, 1u << 20, &raw, &total, NULL);
 
-		if (!avail)
+		if (rc == MQTTDEC_MORE)
 			return;
-		hl = avail < MQTT_MAX_FIXED_HEADER ? avail : MQTT_MAX_FIXED_HEADER;
-		raw = evbuffer_pullup(in, (ev_ssize_t)hl);
-		if (mqttdec_frame(raw, hl, 1u << 20, NULL, &total, ferr) == MQTTDEC_BAD) {
+		if (rc == MQTTDEC_BAD) {
 			fail(d, DEVICE_RC_LOST, "the broker sent something that is not MQTT", 0, 0, NULL, NULL);
 			return;
 		}
-		if (!total || avail < total)
-			return;
-		raw = evbuffer_pullup(in, (ev_ssize_t)total);
 		if (raw && mqttdec_decode(raw, total, d->o.mqtt_version == 5 ? 5 : 4, &p) == MQTTDEC_OK)
 			handle(d, &p);
 		if (d->bev == bev)

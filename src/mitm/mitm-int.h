@@ -125,6 +125,11 @@ void mitm_route(struct mitm *m, struct mitm_victim *from, const uint8_t *topic, 
 		const uint8_t *payload, size_t len, bool retain, bool from_will);
 void mitm_deliver_retained(struct mitm *m, struct mitm_victim *vi, const char *filter, size_t flen);
 
+/* frame.c: the next whole MQTT packet at the head of an evbuffer, made contiguous (valid until the
+ * buffer changes). MQTTDEC_OK, MQTTDEC_MORE (not all here yet), or MQTTDEC_BAD (err, when not NULL,
+ * MQTTDEC_ERR_SIZE bytes, says why; the stream cannot be resynchronised). */
+int mitm_frame_next(struct evbuffer *in, size_t max_packet, const uint8_t **pkt, size_t *len, char *err);
+
 /* victim.c */
 void victim_accept(struct mitm *m, evutil_socket_t fd, const struct sockaddr *sa, int salen);
 void victim_close(struct mitm_victim *vi, const char *reason);

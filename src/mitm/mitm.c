@@ -189,6 +189,8 @@ cJSON *mitm_event_to_json(const struct mitm_event *ev)
 		add_str(o, "forged_issuer", ev->forged_issuer);
 		add_str(o, "forged_sans", ev->forged_sans);
 		add_str(o, "forged_sha256", ev->forged_sha256);
+		cJSON_AddNumberToObject(o, "duration", ev->duration);
+		cJSON_AddNumberToObject(o, "max_conns", ev->max_conns);
 		break;
 	case MITM_EV_HANDSHAKE:
 		add_str(o, "result", ev->result);
@@ -486,6 +488,8 @@ void mitm_forged_and_ready(struct mitm *m, X509 *tmpl)
 	ev.forged_issuer = iss;
 	ev.forged_sans = sans;
 	ev.forged_sha256 = fp;
+	ev.duration = m->duration;
+	ev.max_conns = m->max_conns;
 	mitm_emit(m, &ev);
 }
 

@@ -538,29 +538,19 @@ static void pump(struct mitm_victim *vi, enum mitm_dir dir)
 		return;
 	in = bufferevent_get_input(src);
 	while (!vi->closing) {
-		size_t avail = evbuffer_get_length(in), hl, hdr = 0, total = 0;
 		char ferr[MQTTDEC_ERR_SIZE] = "";
 		struct mqtt_pkt p;
 		const uint8_t *raw;
+		size_t total;
 		bool post_inject = false;
-		int rc;
+		int rc = mitm_frame_next(in, m->max_packet, &raw, &total, ferr);
 
-		if (avail == 0)
+		if (rc == MQTTDEC_MORE)
 			break;
-		hl = avail < MQTT_MAX_FIXED_HEADER ? avail : MQTT_MAX_FIXED_HEADER;
-		raw = evbuffer_pullup(in, (ev_ssize_t)hl);
-		rc = mqttdec_frame(raw, hl, m->max_packet, &hdr, &total, ferr);
 		if (rc == MQTTDEC_BAD) {
 			malformed(vi, dir, ferr);
 			victim_close(vi, dir == MITM_D2B ? "the device sent bytes that are not MQTT"
 							 : "the real broker sent bytes that are not MQTT");
-			return;
-		}
-		if (total == 0 || avail < total)
-			break;
-		raw = evbuffer_pullup(in, (ev_ssize_t)total);
-		if (!raw) {
-			victim_close(vi, "out of memory");
 			return;
 		}
 		vi->packets[dir]++;

@@ -1,0 +1,160 @@
+/*
+ * libFuzzer: the MITM relay's framing. The relay does not copy a stream into a framer of its
+ * own: it frames packets where libevent put the bytes (mitm_frame_next on an evbuffer), decodes
+ * them, turns them into events (mitm_event_to_json, what the JSON log writes) and moves the same
+ * bytes on. This harness feeds one direction of a stream to that path in random chunks, the way
+ * TLS records arrive, and checks it against mqttdec's own stream framer (mqtt_stream_feed) on
+ * the same bytes: the same packets, in the same order, and the same verdict on a bad stream.
+ *
+ * Input: byte 0 picks the protocol version and the packet cap, byte 1 seeds the chunk sizes, the
+ * rest is the stream.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "mitm/mitm-int.h"
+
+struct seen {
+	uint8_t *buf;      /* the packets mqtt_stream_feed delivered, back to back */
+	size_t len, cap;
+	size_t count;
+};
+
+static int collect(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct seen *s = ctx;
+
+	if (s->len + len > s->cap) {
+		size_t cap = (s->len + len) * 2;
+		uint8_t *nb = realloc(s->buf, cap);
+		if (!nb)
+			abort();
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, pkt, len);
+	s->len += len;
+	s->count++;
+	return 0;
+}
+
+static void to_events(const uint8_t *raw, size_t len, int *version)
+{
+	struct mqtt_pkt p;
+	struct mitm_event ev;
+	cJSON *j;
+
+	if (mqttdec_decode(raw, len, *version, &p) != MQTTDEC_OK)
+		return;
+	mitm_event_init(&ev, MITM_EV_PACKET, NULL);
+	switch (p.type) {
+	case MQTT_CONNECT:
+		*version = p.version;
+		ev.type = MITM_EV_CONNECT;
+		ev.client_id = p.client_id.p;
+		ev.client_id_len = p.client_id.len;
+		ev.has_username = p.username.p != NULL;
+		ev.username = p.username.p;
+		ev.username_len = p.username.len;
+		ev.has_password = p.password.p != NULL;
+		ev.password = p.password.p;
+		ev.password_len = p.password.len;
+		ev.has_will = p.will;
+		ev.topic = p.will_topic.p;
+		ev.topic_len = p.will_topic.len;
+		ev.payload = p.will_payload.p;
+		ev.payload_len = p.will_payload.len;
+		break;
+	case MQTT_PUBLISH:
+		ev.type = MITM_EV_PUBLISH;
+		ev.topic = p.topic.p;
+		ev.topic_len = p.topic.len;
+		ev.payload = p.payload.p;
+		ev.payload_len = p.payload.len;
+		break;
+	default:
+		ev.packet = mqttdec_type_name(p.type);
+		break;
+	}
+	ev.client = "127.0.0.1:1";
+	ev.victim = 1;
+	j = mitm_event_to_json(&ev);
+	if (!j)
+		abort();
+	char *s = cJSON_PrintUnformatted(j);
+	/* Whatever the bytes, the log line is valid JSON that parses back. */
+	cJSON *back = s ? cJSON_Parse(s) : NULL;
+	if (s && !back)
+		abort();
+	cJSON_Delete(back);
+	free(s);
+	cJSON_Delete(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const int versions[4] = { MQTT_V_UNKNOWN, MQTT_V31, MQTT_V311, MQTT_V5 };
+	struct evbuffer *in, *out;
+	struct mqtt_stream st;
+	struct seen ref = { 0 };
+	size_t max_packet, off = 0, delivered = 0, n_pkts = 0;
+	unsigned seed;
+	int version, ref_rc, rc = MQTTDEC_MORE;
+	bool bad = false;
+
+	if (size < 2)
+		return 0;
+	version = versions[data[0] & 3];
+	max_packet = (data[0] & 4) ? 64 : 0;
+	seed = data[1];
+	data += 2;
+	size -= 2;
+
+	mqtt_stream_init(&st, max_packet);
+	ref_rc = mqtt_stream_feed(&st, data, size, collect, &ref, NULL);
+
+	in = evbuffer_new();
+	out = evbuffer_new();
+	if (!in || !out)
+		abort();
+	while (off < size && !bad) {
+		size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 97;
+		if (chunk > size - off)
+			chunk = size - off;
+		evbuffer_add(in, data + off, chunk);
+		off += chunk;
+		for (;;) {
+			const uint8_t *pkt;
+			size_t len;
+			char err[MQTTDEC_ERR_SIZE];
+			rc = mitm_frame_next(in, max_packet, &pkt, &len, err);
+			if (rc != MQTTDEC_OK) {
+				bad = rc == MQTTDEC_BAD;
+				break;
+			}
+			to_events(pkt, len, &version);
+			/* The relay forwards exactly the framed bytes. */
+			evbuffer_remove_buffer(in, out, len);
+			delivered += len;
+			n_pkts++;
+		}
+	}
+	/* Same packets, same bytes, same order as mqttdec's own stream framer. */
+	if (n_pkts != ref.count || delivered != ref.len)
+		abort();
+	if ((ref_rc == MQTTDEC_BAD) != bad)
+		abort();
+	if (delivered) {
+		const uint8_t *fwd = evbuffer_pullup(out, -1);
+		if (memcmp(fwd, ref.buf, delivered) || memcmp(fwd, data, delivered))
+			abort();
+	}
+	evbuffer_free(in);
+	evbuffer_free(out);
+	mqtt_stream_free(&st);
+	free(ref.buf);
+	return 0;
+}
