@@ -643,6 +643,10 @@ static void handshake_rejected(struct mitm_victim *vi, short what)
 	}
 	if (alert && is_cert_alert(vi->alert_in))
 		snprintf(reason, sizeof reason, "the device refused the forged certificate (it sent the alert %s)", alert);
+	else if (vi->alert_in == 80)
+		/* libmosquitto's own verify callback fails a host name mismatch this way */
+		snprintf(reason, sizeof reason, "the device ended the handshake with the alert internal_error "
+			 "(mosquitto clients send it when the host name does not match the certificate)");
 	else if (alert)
 		snprintf(reason, sizeof reason, "the device ended the handshake with the alert %s", alert);
 	else if (vi->alert_in == 0)
