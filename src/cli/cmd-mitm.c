@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "mqttls/gate.h"
 #include "mqttls/mitm.h"
 #include "mqttls/mqttdec.h"
 #include "mqttls/util.h"
@@ -328,6 +329,18 @@ int cmd_mitm(const struct cli_cmd *self, int argc, char **argv)
 	if (!c.o.listen) {
 		rc = cli_usage_error(self, "--listen ADDR:PORT is required (e.g. --listen 127.0.0.1:18883)");
 		goto out;
+	}
+	{
+		/* Syntax is a usage error (2); what the gate refuses is a failure (1), said by the engine. */
+		const char *const spec[] = { c.o.listen, c.o.upstream };
+		char host[256];
+		int port;
+		for (size_t k = 0; k < MQ_ARRAY_LEN(spec); k++) {
+			if (spec[k] && gate_split_hostport(spec[k], host, sizeof host, &port, &err) < 0) {
+				rc = cli_usage_error(self, "%s %s", k ? "--upstream" : "--listen", err.msg);
+				goto out;
+			}
+		}
 	}
 	c.o.lab_bind = c.lab;
 	c.o.forge.names = c.names;
