@@ -86,47 +86,6 @@ void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct
 	}
 }
 
-static bool utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* Bytes as a JSON string when they are clean UTF-8, else base64 with NAME_base64: true. */
 static void json_bytes(cJSON *o, const char *name, const uint8_t *p, size_t n, size_t cap)
 {
@@ -135,7 +94,7 @@ static void json_bytes(cJSON *o, const char *name, const uint8_t *p, size_t n, s
 
 	if (cut)
 		n = cap;
-	if (utf8_ok(p, n)) {
+	if (mq_utf8_valid(p, n)) {
 		char *s = malloc(n + 1);
 		if (!s)
 			return;
