@@ -46,6 +46,10 @@ static const struct finding_def defs[] = {
 	{ "CERT_EXPIRING_SOON", W, "A certificate expires within 30 days" },
 	{ "LONG_VALIDITY", W, "A leaf certificate is valid for more than 398 days" },
 	{ "INSECURE_VERIFY_OFF", W, "Certificate verification is switched off" },
+	/* lint-conf warnings added after the first contract (additive). */
+	{ "CONF_PLAINTEXT_EXPOSED", W, "A plaintext listener on every interface sits next to a TLS one" },
+	{ "CONF_TLS_VERSION_PINNED", W, "A TLS listener accepts only one TLS version" },
+	{ "CONF_NO_ACL", W, "Clients have their own identities but no ACL limits what they may do" },
 };
 
 #undef E
