@@ -45,14 +45,6 @@ enum fsaccess_verdict {
 	FSA_UNKNOWN,             /* mqttls itself cannot look at blocker (why says so) */
 };
 
-/* A change the plan makes, applied in memory so the next step of the walk sees it. */
-struct fsaccess_override {
-	char path[PATH_MAX];
-	mode_t mode;
-	gid_t gid;
-	bool acl_grant;          /* setfacl -m u:USER:... was planned: the user passes */
-};
-
 struct fsaccess_result {
 	enum fsaccess_verdict verdict;
 	char blocker[PATH_MAX];  /* the component concerned, symbolic links resolved */
@@ -62,9 +54,6 @@ struct fsaccess_result {
 	bool has_acl;
 	char resolved[PATH_MAX]; /* the target with symbolic links resolved (when reached) */
 	char why[512];           /* one sentence, e.g. "others have no x on /home/alice (drwx------ alice:alice)" */
-	/* Private: the planner's in-memory changes. */
-	const struct fsaccess_override *ov;
-	size_t n_ov;
 };
 
 /*

@@ -19,6 +19,19 @@
 #define MAX_GROUPS 4096
 #define MAX_PLAN_STEPS 16
 
+/* A change the plan makes, applied in memory so the next step of the walk sees it. */
+struct fsaccess_override {
+	char path[PATH_MAX];
+	mode_t mode;
+	gid_t gid;
+	bool acl_grant;          /* setfacl -m u:USER:... was planned: the user passes */
+};
+
+struct overrides {
+	const struct fsaccess_override *v;
+	size_t n;
+};
+
 /* POSIX ACL xattr layout (linux/posix_acl_xattr.h): a version, then 8-byte entries. */
 enum { ACL_VERSION = 2, ACL_USER_OBJ = 0x01, ACL_USER = 0x02, ACL_GROUP_OBJ = 0x04, ACL_GROUP = 0x08,
        ACL_MASK = 0x10, ACL_OTHER = 0x20 };
@@ -205,16 +218,16 @@ char *fsaccess_describe(const struct stat *st, char *buf, size_t size)
 	return buf;
 }
 
-static const struct fsaccess_override *find_ov(const struct fsaccess_result *r, const char *path)
+static const struct fsaccess_override *find_ov(const struct overrides *ov, const char *path)
 {
-	for (size_t i = r->n_ov; i > 0; i--)
-		if (!strcmp(r->ov[i - 1].path, path))
-			return &r->ov[i - 1];
+	for (size_t i = ov ? ov->n : 0; i > 0; i--)
+		if (!strcmp(ov->v[i - 1].path, path))
+			return &ov->v[i - 1];
 	return NULL;
 }
 
 /* Metadata of a path as the plan would leave it; 0 or -1 with errno. */
-static int look(const struct fsaccess_result *r, const char *path, struct stat *st, unsigned char *acl,
+static int look(const struct overrides *r, const char *path, struct stat *st, unsigned char *acl,
 		size_t acl_cap, size_t *acl_len, bool *granted)
 {
 	const struct fsaccess_override *ov;
@@ -286,11 +299,9 @@ static int join(char *out, size_t size, const char *dir, const char *name, size_
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *path, int want,
-				     struct fsaccess_result *r)
+static enum fsaccess_verdict walk(const struct fsaccess_user *u, const char *path, int want,
+				  struct fsaccess_result *r, const struct overrides *ov)
 {
-	const struct fsaccess_override *ov = r->ov;
-	size_t n_ov = r->n_ov;
 	char cur[PATH_MAX], todo[2 * PATH_MAX], next[PATH_MAX], target[PATH_MAX];
 	unsigned char acl[1024];
 	size_t acl_len;
@@ -300,8 +311,6 @@ enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *
 	struct stat st;
 
 	memset(r, 0, sizeof *r);
-	r->ov = ov;
-	r->n_ov = n_ov;
 	if (!*path)
 		return stop(r, FSA_MISSING, path, "(an empty path) names no file", NULL);
 	if (path[0] == '/') {
@@ -327,7 +336,7 @@ enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *
 			continue;
 		}
 		/* Looking anything up in a directory needs x on it. */
-		if (look(r, cur, &st, acl, sizeof acl, &acl_len, &granted) < 0)
+		if (look(ov, cur, &st, acl, sizeof acl, &acl_len, &granted) < 0)
 			return stop(r, FSA_UNKNOWN, cur, "cannot be looked at by mqttls itself", strerror(errno));
 		if (!may(u, &st, acl, acl_len, granted, FSA_X)) {
 			r->verdict = FSA_DENIED;
@@ -383,7 +392,7 @@ enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *
 		p = rest;
 	}
 	snprintf(r->resolved, sizeof r->resolved, "%s", cur);
-	if (look(r, cur, &st, acl, sizeof acl, &acl_len, &granted) < 0)
+	if (look(ov, cur, &st, acl, sizeof acl, &acl_len, &granted) < 0)
 		return stop(r, FSA_UNKNOWN, cur, "cannot be looked at by mqttls itself", strerror(errno));
 	r->st = st;
 	for (int bit = FSA_R; bit; bit >>= 1)
@@ -398,6 +407,12 @@ enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *
 	r->has_acl = acl_len > 0;
 	explain(u, r, S_ISDIR(st.st_mode) && (r->need & FSA_X) ? "enter" : r->need & FSA_W ? "write" : "read");
 	return r->verdict;
+}
+
+enum fsaccess_verdict fsaccess_check(const struct fsaccess_user *u, const char *path, int want,
+				     struct fsaccess_result *r)
+{
+	return walk(u, path, want, r, NULL);
 }
 
 /* Quote a path for sh when it needs it. */
@@ -489,26 +504,24 @@ static void plan_step(const struct fsaccess_user *u, const struct fsaccess_resul
 enum fsaccess_verdict fsaccess_plan(const struct fsaccess_user *u, const char *path, int want, bool secret,
 				    struct fsaccess_result *r, char **fix)
 {
-	struct fsaccess_override ov[MAX_PLAN_STEPS];
+	struct fsaccess_override *ov = calloc(MAX_PLAN_STEPS, sizeof *ov); /* 64 KiB: not on the stack */
 	struct fsaccess_result step;
 	struct mq_str b = { 0 };
-	size_t n = 0;
+	struct overrides o = { ov, 0 };
 
-	r->ov = NULL;
-	r->n_ov = 0;
-	fsaccess_check(u, path, want, r);
+	if (!ov)
+		abort();
+
+	walk(u, path, want, r, NULL);
 	if (r->verdict == FSA_DENIED) {
 		step = *r;
-		while (step.verdict == FSA_DENIED && n < MAX_PLAN_STEPS) {
-			plan_step(u, &step, secret, &b, &ov[n]);
-			n++;
-			step.ov = ov;
-			step.n_ov = n;
-			fsaccess_check(u, path, want, &step);
+		while (step.verdict == FSA_DENIED && o.n < MAX_PLAN_STEPS) {
+			plan_step(u, &step, secret, &b, &ov[o.n]);
+			o.n++;
+			walk(u, path, want, &step, &o);
 		}
 	}
-	r->ov = NULL;
-	r->n_ov = 0;
+	free(ov);
 	*fix = mq_str_take(&b);
 	/* Drop the last newline: the finding's fix is lines, not a file. */
 	if (**fix && (*fix)[strlen(*fix) - 1] == '\n')
