@@ -7,6 +7,7 @@
  * will reject, then warnings. diagnose --broker-conf relies on that: the first error is the cause.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -26,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "mqttls/conf.h"
 #include "mqttls/fsaccess.h"
@@ -48,6 +50,7 @@ struct lint {
 	size_t n_arena;
 	char **checked;          /* paths whose permissions were already reported */
 	size_t n_checked;
+	STACK_OF(X509) **sks;    /* the certificates of out->certs[i], same order as its cert_infos */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -466,11 +469,15 @@ static struct conf_cert_file *new_cert_file(struct lint *L, const struct conf_li
 	return cf;
 }
 
-/* Certificates of a file as X509s and cert_infos. Returns the count, 0 when unreadable to us, -1 bad. */
-/* *idx: the entry in out->certs (an index: the array moves as it grows), -1 when none. */
+/*
+ * Certificates of a file as cert_infos in out->certs and X509s in L->sks (kept, borrowed through
+ * *sk). Returns the count, 0 when unreadable to us, -1 when not certificates. *idx: the entry in
+ * out->certs (an index: the array moves as it grows), -1 when none.
+ */
 static int load_certs(struct lint *L, const struct conf_listener *l, const char *role_name, const char *path,
 		      STACK_OF(X509) **sk, long *idx, bool *was_der, struct mq_err *err)
 {
+	STACK_OF(X509) *all = NULL, *kept;
 	struct conf_cert_file *cf;
 	char *buf, why[128];
 	size_t len;
@@ -480,20 +487,30 @@ static int load_certs(struct lint *L, const struct conf_listener *l, const char 
 	*idx = -1;
 	if (read_small(path, &buf, &len, why, sizeof why) < 0)
 		return 0; /* the permission check reports what the broker would see */
-	n = chain_load_mem(E(L, path), buf, len, sk, was_der, err);
+	n = chain_load_mem(E(L, path), buf, len, &all, was_der, err);
 	free(buf);
 	if (n < 0)
 		return -1;
+	kept = sk_X509_new_null();
 	cf = new_cert_file(L, l, role_name, path);
 	cf->certs = calloc((size_t)n, sizeof *cf->certs);
-	if (!cf->certs)
+	L->sks = realloc(L->sks, L->out->n_certs * sizeof *L->sks);
+	if (!cf->certs || !kept || !L->sks)
 		abort();
 	for (int i = 0; i < n; i++) {
 		struct mq_err e2 = { 0 };
-		if (cert_info_from_x509(sk_X509_value(*sk, i), i, &cf->certs[cf->n_certs], &e2) == 0)
+		X509 *x = sk_X509_value(all, i);
+		if (cert_info_from_x509(x, (int)cf->n_certs, &cf->certs[cf->n_certs], &e2) == 0) {
 			cf->n_certs++;
+			X509_up_ref(x);
+			if (!sk_X509_push(kept, x))
+				abort();
+		}
 	}
+	sk_X509_pop_free(all, X509_free);
 	*idx = (long)L->out->n_certs - 1;
+	L->sks[*idx] = kept;
+	*sk = kept;
 	return n;
 }
 
@@ -554,23 +571,52 @@ static bool has_str(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-/* The certificate in files[] that issued ci (same name, and same key id when both say). */
-static const struct cert_info *find_issuer(const struct cert_info *ci, const struct conf_cert_file *const *files,
-					   size_t n_files)
+/* A certificate by position: file f of out->certs, certificate i. */
+struct cref {
+	long f;
+	size_t i;
+};
+
+static const struct cert_info *ci_of(struct lint *L, struct cref r)
 {
-	for (size_t f = 0; f < n_files; f++) {
-		if (!files[f])
+	return &L->out->certs[r.f].certs[r.i];
+}
+
+/*
+ * The certificate among files[] that issued c: its name, key identifier and key usage fit
+ * (X509_check_issued) and its key verifies c's signature. *same_name_only is set when a
+ * certificate has the issuer's name but did not sign c (a CA made again under the same name).
+ */
+static bool find_issuer(struct lint *L, struct cref c, const long *files, size_t n_files, struct cref *out,
+			bool *same_name_only)
+{
+	X509 *x = sk_X509_value(L->sks[c.f], (int)c.i);
+
+	for (size_t k = 0; k < n_files; k++) {
+		long g = files[k];
+		if (g < 0)
 			continue;
-		for (size_t i = 0; i < files[f]->n_certs; i++) {
-			const struct cert_info *c = &files[f]->certs[i];
-			if (c == ci || !ci->issuer || !c->subject || strcmp(c->subject, ci->issuer))
+		for (int i = 0; i < sk_X509_num(L->sks[g]); i++) {
+			X509 *cand = sk_X509_value(L->sks[g], i);
+			if (g == c.f && (size_t)i == c.i)
 				continue;
-			if (ci->aki && c->ski && strcmp(ci->aki, c->ski))
+			if (X509_check_issued(cand, x) != X509_V_OK) {
+				if (same_name_only && !X509_NAME_cmp(X509_get_subject_name(cand), X509_get_issuer_name(x)))
+					*same_name_only = true;
 				continue;
-			return c;
+			}
+			if (X509_verify(x, X509_get0_pubkey(cand)) != 1) {
+				ERR_clear_error();
+				if (same_name_only)
+					*same_name_only = true;
+				continue;
+			}
+			out->f = g;
+			out->i = (size_t)i;
+			return true;
 		}
 	}
-	return NULL;
+	return false;
 }
 
 /* A SAN list for openssl's -addext, from what the certificate has plus what it should have. */
@@ -747,15 +793,56 @@ out:
 	host_ids_free(&h);
 }
 
+/*
+ * OpenSSL 3 at Debian's security level 2 refuses to load a certificate with an RSA key under
+ * 2048 bits or a SHA-1 signature ("ee key too small", "ca md too weak"), so mosquitto exits;
+ * only "@SECLEVEL=0" in ciphers lets it serve one, and then it is weak TLS.
+ */
+static void weak_cert(struct lint *L, const struct conf_listener *l, const struct conf_cert_file *cf,
+		      const struct cert_info *ci, const char *what)
+{
+	bool small = ci->key && (!strncmp(ci->key, "RSA", 3) || !strncmp(ci->key, "DSA", 3)) && ci->key_bits &&
+		     ci->key_bits < 2048;
+	bool sha1 = ci->sig_alg && (strstr(ci->sig_alg, "sha1") || strstr(ci->sig_alg, "SHA1") ||
+				    strstr(ci->sig_alg, "md5")) && !ci->self_signed;
+	bool level0 = l->ciphers.v && strstr(l->ciphers.v, "@SECLEVEL=0");
+	const char *why = small ? keep(L, sf("a %d-bit %s key", ci->key_bits, ci->key_bits ? E(L, ci->key) : "RSA"))
+			  : keep(L, sf("a %s signature", E(L, ci->sig_alg)));
+	struct finding *f;
+
+	if (!small && !sha1)
+		return;
+	if (!level0) {
+		f = add(L, l, true, "BROKER_CANNOT_READ_FILE", cf->path, "mosquitto refuses to load the certfile %s: "
+			"the %s (%s) has %s", E(L, cf->path), what, E(L, ci->subject), why);
+		detail(f, "OpenSSL 3 at Debian's default security level 2 does not load a certificate with %s, so "
+		       "mosquitto exits at start.", small ? "an RSA key under 2048 bits" : "a SHA-1 or MD5 signature");
+		fix(f, "%s", ci == &cf->certs[0] ? reissue(L, l, ci, san_arg(L, ci, NULL, 0, NULL, 0))
+		    : "issue the intermediate again with a 2048-bit or EC key and SHA-256");
+		if (small && ci == &cf->certs[0])
+			fix(f, "make a new key, then issue the certificate for it:\nopenssl genpkey -algorithm EC "
+			    "-pkeyopt ec_paramgen_curve:P-256 -out %s\n%s", E(L, l->keyfile.v),
+			    reissue(L, l, ci, san_arg(L, ci, NULL, 0, NULL, 0)));
+		seen(f, "the broker does not start (TCP_REFUSED); log: Error: Unable to load server certificate "
+		     "\"%s\". Check certfile. / OpenSSL Error[0]: ... %s", E(L, cf->path),
+		     small ? (ci == &cf->certs[0] ? "ee key too small" : "ca key too small") : "ca md too weak");
+		return;
+	}
+	f = add(L, l, false, "WEAK_TLS", cf->path, "The %s (%s) has %s", what, E(L, ci->subject), why);
+	detail(f, "ciphers %s lowers OpenSSL's security level so mosquitto serves it; devices that check "
+	       "(OpenSSL 3, current mbedTLS) refuse it, and such keys and signatures can be forged.", E(L, l->ciphers.v));
+	fix(f, "issue it again with a 2048-bit or EC key and SHA-256, and drop @SECLEVEL=0 from ciphers");
+}
+
 static void check_validity(struct lint *L, const struct conf_listener *l, const struct conf_cert_file *cf)
 {
 	for (size_t i = 0; i < cf->n_certs; i++) {
 		const struct cert_info *ci = &cf->certs[i];
-		const char *what = i == 0 ? "The broker certificate" : "An intermediate in the certfile";
+		const char *what = i == 0 ? "broker certificate" : "intermediate in the certfile";
 		struct finding *f;
 
 		if (L->now > ci->not_after) {
-			f = add(L, l, false, "CERT_EXPIRED", cf->path, "%s (%s) expired on %s", what,
+			f = add(L, l, false, "CERT_EXPIRED", cf->path, "The %s (%s) expired on %s", what,
 				E(L, ci->subject), date(L, ci->not_after));
 			detail(f, "%s in %s was valid until %s, %lld days ago. Every client that verifies the "
 			       "broker rejects it.", E(L, ci->subject), E(L, cf->path), date(L, ci->not_after),
@@ -768,7 +855,7 @@ static void check_validity(struct lint *L, const struct conf_listener *l, const 
 			     "\"certificate has expired\"; broker log: OpenSSL Error[0]: ... sslv3 alert "
 			     "certificate expired (alert 45 from the device)");
 		} else if (L->now < ci->not_before) {
-			f = add(L, l, false, "CERT_NOT_YET_VALID", cf->path, "%s (%s) is not valid before %s", what,
+			f = add(L, l, false, "CERT_NOT_YET_VALID", cf->path, "The %s (%s) is not valid before %s", what,
 				E(L, ci->subject), date(L, ci->not_before));
 			detail(f, "%s in %s becomes valid only at %s (in %lld hours by this machine's clock): "
 			       "the clock of the machine that issued it was ahead. A device whose clock is "
@@ -781,7 +868,7 @@ static void check_validity(struct lint *L, const struct conf_listener *l, const 
 			seen(f, "ESP32 (mbedTLS): verification failed, flags 0x200 (FUTURE); mosquitto_pub: "
 			     "\"certificate is not yet valid\"");
 		} else if (ci->not_after - L->now < SOON_DAYS * DAY) {
-			f = add(L, l, false, "CERT_EXPIRING_SOON", cf->path, "%s (%s) expires on %s", what,
+			f = add(L, l, false, "CERT_EXPIRING_SOON", cf->path, "The %s (%s) expires on %s", what,
 				E(L, ci->subject), date(L, ci->not_after));
 			detail(f, "%lld days left: devices will refuse the broker from then on.",
 			       (ci->not_after - L->now) / DAY);
@@ -796,19 +883,7 @@ static void check_validity(struct lint *L, const struct conf_listener *l, const 
 			       E(L, ci->subject), date(L, ci->not_before), date(L, ci->not_after), LONG_DAYS);
 			fix(f, "issue it for at most 397 days (-days 397) and renew it on a schedule");
 		}
-		if (ci->key_bits && ci->key && !strncmp(ci->key, "RSA", 3) && ci->key_bits < 2048) {
-			f = add(L, l, false, "WEAK_TLS", cf->path, "%s has a %d-bit RSA key", what, ci->key_bits);
-			detail(f, "%s uses %s; keys under 2048 bits can be factored and are refused by current "
-			       "OpenSSL at its default security level.", E(L, ci->subject), E(L, ci->key));
-			fix(f, "make a new key (openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256) and "
-			    "issue the certificate for it");
-		}
-		if (ci->sig_alg && strstr(ci->sig_alg, "sha1") && !ci->self_signed) {
-			f = add(L, l, false, "WEAK_TLS", cf->path, "%s is signed with SHA-1", what);
-			detail(f, "%s is signed with %s, which OpenSSL 3 refuses at its default security level.",
-			       E(L, ci->subject), E(L, ci->sig_alg));
-			fix(f, "issue it again with -sha256");
-		}
+		weak_cert(L, l, cf, ci, what);
 	}
 }
 
@@ -837,46 +912,153 @@ static void check_purpose(struct lint *L, const struct conf_listener *l, const s
 	     "(BADCERT_EXT_KEY_USAGE)");
 }
 
-/* What the broker sends: the certfile, or, when it holds only the leaf, what OpenSSL finds in cafile. */
-static void check_chain(struct lint *L, const struct conf_listener *l, const struct conf_cert_file *cf,
-			const struct conf_cert_file *caf)
+/*
+ * Certificates next to the certfile (intermediate.crt beside broker.crt is the usual layout), to
+ * name the intermediate a certfile lacks. Bounded: the first 64 *.crt / *.pem files of 1 MiB at most.
+ */
+static long neighbours(struct lint *L, const struct conf_listener *l, const char *certfile)
 {
-	const struct conf_cert_file *sent[1] = { cf }, *all[2] = { cf, caf };
-	const struct cert_info *cur = &cf->certs[0], *iss;
-	struct finding *f;
+	char dir[4096], path[4352];
+	const char *slash = strrchr(certfile, '/');
+	long idx = -1, first = -1;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
 
-	for (size_t guard = 0; guard < 16 && !cur->self_issued; guard++) {
-		iss = find_issuer(cur, sent, 1);
-		if (iss) {
-			cur = iss;
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - certfile) ? (int)(slash - certfile) : 1, certfile);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && n < 64) {
+		size_t len = strlen(de->d_name);
+		STACK_OF(X509) *sk = NULL;
+		struct mq_err err = { 0 };
+		bool der;
+		if (len < 5 || (strcmp(de->d_name + len - 4, ".crt") && strcmp(de->d_name + len - 4, ".pem")))
 			continue;
-		}
-		iss = find_issuer(cur, all, 2);
-		if (iss && (iss->self_issued || cf->n_certs == 1))
-			return; /* a root the devices hold, or an intermediate OpenSSL adds from cafile */
-		if (!iss && (!caf || caf->n_certs == 0))
-			return; /* nothing to compare with: the issuer may be a root the devices hold */
-		f = add(L, l, false, "INCOMPLETE_CHAIN", cf->path, "The broker does not send the intermediate %s",
-			E(L, cur->issuer));
-		if (iss)
-			detail(f, "%s was issued by the intermediate %s, which is in %s but not in certfile %s, which "
-			       "holds more than one certificate, so OpenSSL sends the certfile as it is. A device "
-			       "that trusts only the root cannot build the chain.", E(L, cur->subject),
-			       E(L, cur->issuer), E(L, caf->path), E(L, cf->path));
-		else
-			detail(f, "%s was issued by %s, which is neither in certfile %s nor in cafile %s (that "
-			       "holds %s). The broker sends its certificate alone; a device that trusts %s cannot "
-			       "build the chain.", E(L, cur->subject), E(L, cur->issuer), E(L, cf->path),
-			       E(L, caf->path), E(L, caf->certs[0].subject), E(L, caf->certs[0].subject));
-		fix(f, "put the server certificate first and the intermediate after it in one file:\n"
-		    "cat %s INTERMEDIATE.crt > %s.fullchain\n"
-		    "then: certfile %s.fullchain  (at %s) and systemctl reload mosquitto",
-		    E(L, cf->path), E(L, cf->path), E(L, cf->path), at(L, l->certfile.at));
-		seen(f, "ESP32 (mbedTLS): verification failed, flags 0x08 (NOT_TRUSTED), PubSubClient rc=-2; "
-		     "mosquitto_pub: \"unable to get local issuer certificate\"; broker log: OpenSSL Error[0]: "
-		     "... tlsv1 alert unknown ca");
+		if (!mq_path_join(path, sizeof path, dir, de->d_name) || !strcmp(path, certfile))
+			continue;
+		n++;
+		if (load_certs(L, l, "neighbour", path, &sk, &idx, &der, &err) > 0 && first < 0)
+			first = idx;
+	}
+	closedir(d);
+	return first;
+}
+
+/* Follow issuers from the leaf through the certfile itself; the last certificate reached. */
+static struct cref chain_end(struct lint *L, long cf_idx)
+{
+	struct cref cur = { cf_idx, 0 }, iss;
+
+	for (int guard = 0; guard < 16 && !ci_of(L, cur)->self_issued && find_issuer(L, cur, &cf_idx, 1, &iss, NULL);
+	     guard++)
+		cur = iss;
+	return cur;
+}
+
+static const char *subjects(struct lint *L, const struct conf_cert_file *f)
+{
+	struct mq_str b = { 0 };
+	for (size_t i = 0; i < f->n_certs && i < 3; i++)
+		mq_str_printf(&b, "%s%s", i ? "; " : "", f->certs[i].subject);
+	if (f->n_certs > 3)
+		mq_str_printf(&b, "; and %zu more", f->n_certs - 3);
+	return E(L, keep(L, mq_str_take(&b)));
+}
+
+static const char *seen_untrusted =
+	"ESP32 (mbedTLS): verification failed, flags 0x08 (NOT_TRUSTED), PubSubClient rc=-2; mosquitto_pub: "
+	"\"unable to get local issuer certificate\"; broker log: OpenSSL Error[0]: ... tlsv1 alert unknown ca";
+
+/*
+ * What the broker sends is the certfile, or, when that holds the leaf alone, the leaf and what
+ * OpenSSL finds for it in cafile (it builds the chain from its store; checked with mosquitto 2.0.11).
+ * Devices are taken to trust the CA in cafile, as in every tutorial setup.
+ */
+static void check_chain(struct lint *L, const struct conf_listener *l, long cf_idx, long ca_idx)
+{
+	struct cref leaf = { cf_idx, 0 }, cur, iss;
+	const struct conf_cert_file *cf, *caf;
+	struct finding *f;
+	bool same_name = false, found;
+	long nb;
+
+	if (ca_idx < 0 || L->out->certs[ca_idx].n_certs == 0)
+		return; /* nothing says what devices trust: the issuer may be a root they hold */
+	cf = &L->out->certs[cf_idx];
+	caf = &L->out->certs[ca_idx];
+	if (ci_of(L, leaf)->self_signed) {
+		for (size_t i = 0; i < caf->n_certs; i++)
+			if (!strcmp(caf->certs[i].sha256, cf->certs[0].sha256))
+				return;
+		f = add(L, l, false, "SELF_SIGNED_SERVER", cf->path, "The broker presents a self-signed certificate");
+		detail(f, "%s in %s signed itself. Devices that trust the CA in cafile (%s) reject it; only a device "
+		       "given this very certificate as its CA accepts it.", E(L, cf->certs[0].subject), E(L, cf->path),
+		       subjects(L, caf));
+		fix(f, "%s", reissue(L, l, &cf->certs[0], san_arg(L, &cf->certs[0], NULL, 0, NULL, 0)));
+		seen(f, "%s", seen_untrusted);
 		return;
 	}
+	cur = chain_end(L, cf_idx);
+	if (ci_of(L, cur)->self_signed)
+		return;
+	found = find_issuer(L, cur, &ca_idx, 1, &iss, &same_name);
+	if (found && (ci_of(L, iss)->self_signed || cf->n_certs == 1))
+		return; /* a root the devices hold, or an intermediate OpenSSL adds from cafile */
+	if (!found && same_name) {
+		f = add(L, l, false, "WRONG_CA", cf->path, "The broker's certificate was signed by another CA with the "
+			"same name as the one in cafile");
+		detail(f, "%s names its issuer %s, and cafile %s holds a CA with that name, but that CA's key did not "
+		       "sign it: the CA was made again (same name, new key). Devices that have the CA from cafile "
+		       "reject the broker.", E(L, ci_of(L, cur)->subject), E(L, ci_of(L, cur)->issuer), E(L, caf->path));
+		fix(f, "issue the broker certificate again from the CA in %s, or give the devices the CA that "
+		    "signed it", E(L, caf->path));
+		seen(f, "mosquitto_pub: \"certificate signature failure\"; ESP32 (mbedTLS): flags 0x08 (NOT_TRUSTED)");
+		return;
+	}
+	if (!found) {
+		/* Perhaps an intermediate lies next to the certfile: load those files, then look again. */
+		nb = neighbours(L, l, cf->path);
+		cf = &L->out->certs[cf_idx];
+		caf = &L->out->certs[ca_idx];
+		/* The file that holds the issuer first and least else (intermediate.crt, not a fullchain). */
+		for (long k = nb; nb >= 0 && k < (long)L->out->n_certs; k++) {
+			struct cref r;
+			if (find_issuer(L, cur, &k, 1, &r, NULL) && r.i == 0 &&
+			    (!found || L->out->certs[k].n_certs < L->out->certs[iss.f].n_certs)) {
+				iss = r;
+				found = true;
+			}
+		}
+	}
+	if (found && !ci_of(L, iss)->self_issued) {
+		const struct conf_cert_file *owner = &L->out->certs[iss.f];
+		f = add(L, l, false, "INCOMPLETE_CHAIN", cf->path, "The broker does not send the intermediate %s",
+			E(L, ci_of(L, iss)->subject));
+		detail(f, "%s was issued by the intermediate %s (in %s), but the broker sends %s. A device that "
+		       "trusts only the root cannot build the chain.", E(L, ci_of(L, cur)->subject),
+		       E(L, ci_of(L, iss)->subject), E(L, owner->path),
+		       cf->n_certs == 1 ? "its certificate alone (OpenSSL adds an intermediate from cafile, "
+		       "and cafile does not hold this one)" : "the certfile as it is, without it");
+		fix(f, "put the server certificate first and the intermediate after it in one file:\n"
+		    "cat %s %s > %s.fullchain\nthen: certfile %s.fullchain  (at %s), and systemctl reload mosquitto",
+		    E(L, cf->path), E(L, owner->path), E(L, cf->path), E(L, cf->path), at(L, l->certfile.at));
+		seen(f, "%s", seen_untrusted);
+		return;
+	}
+	f = add(L, l, false, "WRONG_CA", cf->path, "The broker's certificate does not lead to the CA in its cafile");
+	detail(f, "%s was issued by %s, which is neither in certfile %s, nor in cafile %s (%s), nor next to the "
+	       "certfile. Devices that trust the CA in cafile reject the broker: either %s is an intermediate "
+	       "that certfile must carry, or the certificate comes from another CA.", E(L, ci_of(L, cur)->subject),
+	       E(L, ci_of(L, cur)->issuer), E(L, cf->path), E(L, caf->path), subjects(L, caf),
+	       E(L, ci_of(L, cur)->issuer));
+	fix(f, "issue the broker certificate from the CA the devices trust (the one in %s), or append the "
+	    "missing intermediate to %s", E(L, caf->path), E(L, cf->path));
+	seen(f, "%s", seen_untrusted);
 }
 
 static void check_cafile(struct lint *L, const struct conf_listener *l, long *ca_idx)
@@ -894,7 +1076,6 @@ static void check_cafile(struct lint *L, const struct conf_listener *l, long *ca
 	if (!l->cafile.v)
 		return;
 	n = load_certs(L, l, "cafile", l->cafile.v, &sk, &idx, &der, &err);
-	sk_X509_pop_free(sk, X509_free);
 	if (n < 0 || der) {
 		f = add(L, l, true, "CAFILE_INVALID", l->cafile.v, "The broker's cafile %s cannot be loaded",
 			E(L, l->cafile.v));
@@ -936,7 +1117,7 @@ static void check_cafile(struct lint *L, const struct conf_listener *l, long *ca
 static void check_tls(struct lint *L, const struct conf_listener *l)
 {
 	STACK_OF(X509) *certs = NULL;
-	const struct conf_cert_file *cf = NULL, *caf = NULL;
+	const struct conf_cert_file *cf = NULL;
 	struct mq_err err = { 0 };
 	EVP_PKEY *pk = NULL;
 	struct finding *f;
@@ -951,7 +1132,6 @@ static void check_tls(struct lint *L, const struct conf_listener *l)
 	if (!cert || !key)
 		return;
 	n = load_certs(L, l, "certfile", cert, &certs, &cf_idx, &der, &err);
-	caf = ca_idx >= 0 ? &L->out->certs[ca_idx] : NULL;
 	cf = cf_idx >= 0 ? &L->out->certs[cf_idx] : NULL;
 	if (n < 0 || der) {
 		f = add(L, l, true, "BROKER_CANNOT_READ_FILE", cert, "The certfile %s holds no certificate mosquitto can "
@@ -1006,16 +1186,17 @@ static void check_tls(struct lint *L, const struct conf_listener *l)
 		    "openssl pkey -in %s -pubout | openssl sha256\n"
 		    "# then name the matching files at %s and %s, or issue a new certificate for this key",
 		    E(L, cert), E(L, key), at(L, l->certfile.at), at(L, l->keyfile.at));
-		seen(f, "the broker does not start (TCP_REFUSED); log: Error: Server certificate/key are "
-		     "inconsistent. / OpenSSL Error[0]: error:05800074:x509 certificate routines::key values "
-		     "mismatch");
+		seen(f, "the broker does not start (TCP_REFUSED); log: Error: Unable to load server key file "
+		     "\"%s\". Check keyfile. / OpenSSL Error[0]: error:05800074:x509 certificate routines::key "
+		     "values mismatch", E(L, key));
 	}
 	EVP_PKEY_free(pk);
 	ERR_clear_error();
 	if (cf && cf->n_certs > 0) {
 		check_validity(L, l, cf);
 		check_purpose(L, l, cf);
-		check_chain(L, l, cf, caf);
+		check_chain(L, l, cf_idx, ca_idx);
+		cf = &L->out->certs[cf_idx];
 		check_host_coverage(L, l, &cf->certs[0]);
 		if (!cf->certs[0].has_san) {
 			f = add(L, l, false, "NO_SAN", cert, "The broker certificate %s has no subjectAltName",
@@ -1026,7 +1207,6 @@ static void check_tls(struct lint *L, const struct conf_listener *l)
 									  cf->certs[0].cn ? 1 : 0, NULL, 0)));
 		}
 	}
-	sk_X509_pop_free(certs, X509_free);
 }
 
 /* ---- listener settings that contradict each other -------------------------------------------- */
@@ -1379,6 +1559,9 @@ int conf_lint_file(const char *path, const struct conf_lint_opts *o, struct conf
 	for (size_t i = 0; i < L.n_checked; i++)
 		free(L.checked[i]);
 	free(L.checked);
+	for (size_t i = 0; i < out->n_certs; i++)
+		sk_X509_pop_free(L.sks[i], X509_free);
+	free(L.sks);
 	fsaccess_user_free(&L.user);
 	return 0;
 }
