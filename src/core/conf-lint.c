@@ -639,18 +639,35 @@ static const char *san_arg(struct lint *L, const struct cert_info *leaf, char *c
 	return E(L, keep(L, mq_str_take(&b)));
 }
 
-/* Commands that issue a new broker certificate for the same key with these SANs. */
+/*
+ * Commands that issue a new broker certificate for the same key with these SANs. When the certfile
+ * also carries the intermediate, the commands keep it after the new certificate.
+ */
 static const char *reissue(struct lint *L, const struct conf_listener *l, const struct cert_info *leaf, const char *sans)
 {
 	const char *cn = leaf && leaf->cn ? E(L, leaf->cn) : "broker";
 	const char *issuer = leaf && leaf->issuer ? E(L, leaf->issuer) : "your CA";
+	const char *cert = E(L, l->certfile.v);
+	size_t n_in_file = 1;
 
+	for (size_t i = 0; i < L->out->n_certs; i++)
+		if (!strcmp(L->out->certs[i].role, "certfile") && !strcmp(L->out->certs[i].path, l->certfile.v))
+			n_in_file = L->out->certs[i].n_certs;
+	if (n_in_file > 1)
+		return keep(L, sf("# with the CA that issued it (%s) as ca.crt / ca.key:\n"
+				  "awk 'n; /END CERTIFICATE/ {n=1}' %s > chain.pem    # the certificates after the first\n"
+				  "openssl req -new -key %s -subj \"/CN=%s\" -addext \"subjectAltName=%s\" -out broker.csr\n"
+				  "openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 397 "
+				  "-copy_extensions copy -out broker.crt.new\n"
+				  "cat broker.crt.new chain.pem > %s\n"
+				  "systemctl reload mosquitto    # mosquitto re-reads certfile on SIGHUP",
+				  issuer, cert, E(L, l->keyfile.v), cn, sans, cert));
 	return keep(L, sf("# with the CA that issued it (%s) as ca.crt / ca.key:\n"
 			  "openssl req -new -key %s -subj \"/CN=%s\" -addext \"subjectAltName=%s\" -out broker.csr\n"
 			  "openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 397 "
 			  "-copy_extensions copy -out %s\n"
 			  "systemctl reload mosquitto    # mosquitto re-reads certfile on SIGHUP",
-			  issuer, E(L, l->keyfile.v), cn, sans, E(L, l->certfile.v)));
+			  issuer, E(L, l->keyfile.v), cn, sans, cert));
 }
 
 struct host_ids {
