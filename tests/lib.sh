@@ -34,6 +34,13 @@ t_stop_labs() {
 		pid=$(sed -n 's/.*"pid":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$f")
 		[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mosquitto ] && kill "$pid" 2>/dev/null
 	done
+	# Processes a lab runs beside its broker (the MITM lab's relay and devices).
+	for f in "$MQTTLS_STATE_DIR"/labs/*/companions.json; do
+		[ -f "$f" ] || continue
+		for pid in $(sed -n 's/.*"pid":[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$f"); do
+			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mqttls ] && kill "$pid" 2>/dev/null
+		done
+	done
 	return 0
 }
 

@@ -53,6 +53,8 @@ struct device_opts {
 	double interval;                /* seconds between messages */
 	int qos;                        /* 0 (PubSubClient) or 1 (wait for PUBACK) */
 	const char *subscribe;          /* a command topic to subscribe to, or NULL */
+	bool watch;                     /* publish nothing: only print what arrives on subscribe
+	                                   (a dashboard); done is "ok" once it has connected */
 	double retry;                   /* seconds before reconnecting after a failure; 0: give up */
 	double timeout;                 /* connect/handshake/CONNACK timeout; 0: 15 (MQTT_SOCKET_TIMEOUT) */
 };

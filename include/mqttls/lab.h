@@ -30,6 +30,8 @@
 /* The first port tried; the next free one above it is used when it is taken. */
 #define LAB_FIRST_PORT 8883
 
+struct lab_info;
+
 struct lab_def {
 	const char *name;
 	const char *title;          /* one line for "lab list" */
@@ -37,6 +39,11 @@ struct lab_def {
 				       (broker-fullchain.crt + broker.key) or e.g. "broken-expired" */
 	const char *broken_kind;    /* the pki_broken() kind that makes cert, or NULL */
 	const char *conf_extra;     /* more mosquitto.conf lines, "" for none */
+	/* A lab with more than a broker (the MITM lab: mitmlab.h) starts, stops and describes the
+	 * rest here, after its broker is up; NULL for none. */
+	int (*more_start)(const struct lab_info *info, struct mq_err *err);
+	void (*more_stop)(const struct lab_info *info);
+	char *(*more_describe)(const struct lab_info *info);   /* text to show; free() it */
 };
 
 /* Every lab, in the order "lab list" shows them. */

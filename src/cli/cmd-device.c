@@ -33,6 +33,8 @@ const char usage_device[] =
 	"  --interval SEC          between messages (default 1)\n"
 	"  -q 0|1                  0 as PubSubClient (default), 1 waits for each PUBACK\n"
 	"  --subscribe TOPIC       subscribe to a command topic and print what arrives\n"
+	"  --watch FILTER          publish nothing: subscribe to FILTER and print what arrives (a\n"
+	"                          dashboard), until stopped\n"
 	"  --retry SEC             after a failure, try again in SEC seconds, as the sketch's loop does\n"
 	"  --duration SEC          stop after SEC seconds\n"
 	"  --timeout SEC           connect, handshake and CONNACK timeout (default 15, PubSubClient's)\n"
@@ -47,6 +49,7 @@ struct device_cli {
 	const struct cli_cmd *cmd;
 	bool verify_flag, insecure, skip_cn, qos_given;
 	const char *pin, *subscribe;
+	bool watch;
 	int count, qos;
 	double interval, retry, duration, timeout;
 	struct event_base *base;
@@ -69,7 +72,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 	struct device_cli *c = ctx;
 	const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 	static const char *const with_value[] = { "--pin", "--count", "--interval", "-q", "--subscribe", "--retry",
-						  "--duration", "--timeout" };
+						  "--duration", "--timeout", "--watch" };
 
 	for (size_t k = 0; k < MQ_ARRAY_LEN(with_value); k++)
 		if (!strcmp(a, with_value[k]) && !v)
@@ -84,6 +87,10 @@ static int own(void *ctx, int argc, char **argv, int i)
 		c->pin = v;
 	else if (!strcmp(a, "--subscribe"))
 		c->subscribe = v;
+	else if (!strcmp(a, "--watch")) {
+		c->subscribe = v;
+		c->watch = true;
+	}
 	else if (!strcmp(a, "--count")) {
 		if (parse_int(v, 0, 10000000, &c->count) < 0)
 			return cli_usage_error(c->cmd, "--count wants a number (0: until stopped), not '%s'", v), -1;
@@ -163,7 +170,9 @@ static void on_event(const struct device_event *ev, void *arg)
 	case DEVICE_EV_DONE:
 		c->finished = true;
 		c->ok = ev->ok;
-		if (ev->wanted > 0)
+		if (c->watch)
+			printf("# watched until stopped\n");
+		else if (ev->wanted > 0)
 			printf("# published %d of %d message%s\n", ev->published, ev->wanted, ev->wanted == 1 ? "" : "s");
 		else
 			printf("# published %d message%s\n", ev->published, ev->published == 1 ? "" : "s");
@@ -246,6 +255,7 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 	o.interval = c.interval;
 	o.qos = c.qos;
 	o.subscribe = c.subscribe;
+	o.watch = c.watch;
 	o.retry = c.retry;
 	o.timeout = c.timeout;
 

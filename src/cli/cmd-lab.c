@@ -18,7 +18,9 @@ const char usage_lab[] =
 	"The broker keeps running after the command returns; a second start finds it and reuses it.\n"
 	"'stop' and 'status' without NAME act on every lab.\n"
 	"\n"
-	"  basic   a working TLS broker with the lab CA (the built-in broker of the TUI and 'make run')\n";
+	"  basic   a working TLS broker with the lab CA (the built-in broker of the TUI and 'make run')\n"
+	"  mitm    the rogue-broker lab: the real broker, a relay in front of it (INSECURE LAB MITM),\n"
+	"          a device that does not verify, one that does, and a dashboard on the real broker\n";
 
 static void print_reach(const struct lab_info *i)
 {
@@ -34,6 +36,11 @@ static void print_reach(const struct lab_info *i)
 	       "Stop it: mqttls lab stop %s\n",
 	       i->cafile, i->certfile, i->conf, i->log, i->host, i->port, i->cafile, i->host, i->port, i->cafile,
 	       i->host, i->port, i->cafile, i->name);
+	const struct lab_def *d = lab_find(i->name);
+	char *more = d && d->more_describe ? d->more_describe(i) : NULL;
+	if (more)
+		printf("\n%s", more);
+	free(more);
 }
 
 static void print_running(const struct lab_info *i, const char *how)

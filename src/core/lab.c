@@ -23,6 +23,7 @@
 #include "mqttls/broker.h"
 #include "mqttls/chain.h"
 #include "mqttls/lab.h"
+#include "mqttls/mitmlab.h"
 #include "mqttls/pki.h"
 #include "mqttls/util.h"
 
@@ -36,6 +37,8 @@
 static const struct lab_def lab_table[] = {
 	{ "basic", "a working TLS broker with the lab CA: the reference every other lab breaks",
 	  "broker", NULL, "" },
+	{ "mitm", "setInsecure() vs setCACert() against a rogue relay (INSECURE LAB MITM, loopback only)",
+	  "broker", NULL, "", mitmlab_start, mitmlab_stop, mitmlab_describe },
 };
 
 const struct lab_def *lab_defs(size_t *n)
@@ -423,7 +426,7 @@ int lab_start(const char *name, struct lab_info *info, struct mq_err *err)
 	switch (probe(info, err)) {
 	case 1:
 		info->reused = true;
-		rc = 0;
+		rc = d->more_start ? d->more_start(info, err) : 0;
 		goto out;
 	case -1:
 		goto out;
@@ -432,8 +435,9 @@ int lab_start(const char *name, struct lab_info *info, struct mq_err *err)
 	if (mq_mkdir_p(pkidir, 0755, err) < 0 || lab_pki(d, pkidir, info, err) < 0 ||
 	    broker_can_read(info, pkidir, err) < 0 || run_broker(d, info, err) < 0)
 		goto out;
-	if (state_write(info, err) < 0) {
+	if (state_write(info, err) < 0 || (d->more_start && d->more_start(info, err) < 0)) {
 		broker_stop(info->pid);
+		state_remove(info);
 		info->running = false;
 		goto out;
 	}
@@ -474,6 +478,8 @@ int lab_stop(const char *name, struct lab_info *info, struct mq_err *err)
 		close(lock);
 		return -1;
 	}
+	if (d->more_stop)
+		d->more_stop(info);
 	/* Only a PID that is still a mosquitto is signalled: a reused PID is someone else's. */
 	info->running = broker_alive(info->pid);
 	if (info->running && broker_stop(info->pid) < 0) {

@@ -67,7 +67,7 @@ struct device {
 	int attempt;
 	int published, acked, sent;     /* sent: PUBLISH packets written in this session */
 	uint16_t next_id;
-	bool stopping, sent_since_ping;
+	bool stopping, sent_since_ping, connected_once;
 	char verified[200];
 };
 
@@ -360,7 +360,9 @@ static void handle(struct device *d, const struct mqtt_pkt *p)
 			struct timeval tv = { d->o.keepalive, 0 };
 			event_add(d->ping, &tv);
 		}
-		on_timer(-1, 0, d);   /* the first reading goes out at once */
+		d->connected_once = true;
+		if (!d->o.watch)
+			on_timer(-1, 0, d);   /* the first reading goes out at once */
 		break;
 	case MQTT_PUBACK:
 		if (d->o.qos == 1 && d->state >= D_CONNECTED) {
@@ -590,7 +592,7 @@ static void done(struct device *d)
 	d->state = D_DONE;
 	ev.published = d->published;
 	ev.wanted = d->o.count;
-	ev.ok = d->o.count > 0 ? d->published >= d->o.count : d->published > 0;
+	ev.ok = d->o.watch ? d->connected_once : d->o.count > 0 ? d->published >= d->o.count : d->published > 0;
 	emit(d, &ev);
 }
 
