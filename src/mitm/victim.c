@@ -396,7 +396,8 @@ static void rogue_handle(struct mitm_victim *vi, const struct mqtt_pkt *p)
 		rc = mqttenc_connack(&out, vi->version, false, 0);
 		/* A broker drops a client silent for 1.5 keepalive periods. */
 		if (vi->bv) {
-			struct timeval tv = { p->keepalive ? p->keepalive + p->keepalive / 2 : 0, 0 };
+			long ms = p->keepalive * 1500L;
+			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 			bufferevent_set_timeouts(vi->bv, p->keepalive ? &tv : NULL, NULL);
 		}
 		break;
