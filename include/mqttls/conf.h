@@ -198,6 +198,30 @@ void conf_lint_free(struct conf_lint *l);
 int conf_lint_append(const char *path, int port, struct findings *fs, char *certfile_sha256,
 		     struct mq_err *err) MQ_WUR MQ_NONNULL(1, 3);
 
+/*
+ * diagnose --broker-conf / --broker-log: fold what the broker's side says into a live diagnosis.
+ *
+ * The configuration is linted for the listener on port (what stops the whole broker is kept for
+ * every listener), the certificate the broker presented is compared with its certfile on disk
+ * (BROKER_CERT_STALE when they differ: the broker was not restarted after the file changed), and
+ * the log's last start is read. Then, when a broker-side error explains the live root cause — the
+ * broker cannot start and the TCP connection is refused, a listener without allow_anonymous and a
+ * CONNACK 5, a changed certfile and a certificate the client rejects — it goes first and becomes
+ * the root cause, and the wire finding says it follows from it. Other broker-side findings come
+ * after the live ones; the same id on both sides is reported once; the log's lines about clients
+ * are added to the live findings they confirm. live stays sorted, errors first.
+ */
+struct conf_fold_opts {
+	const char *conf_path;       /* --broker-conf, or NULL */
+	const char *log_path;        /* --broker-log, or NULL */
+	int port;                    /* the port that was diagnosed */
+	const char *served_sha256;   /* the presented leaf's fingerprint ("AB:CD:..."); NULL or "" when none */
+};
+
+/* 0, or -1 with err set when a named file cannot be read (live is then unchanged). */
+int conf_fold_diagnosis(const struct conf_fold_opts *o, struct findings *live, struct mq_err *err)
+	MQ_WUR MQ_NONNULL(1, 2);
+
 /* The lint result as JSON: file, ok, user, files, listeners, messages, chain, findings. */
 cJSON *conf_lint_to_json(const struct conf_lint *l);
 

@@ -39,6 +39,7 @@ struct finding {
 	char *fix;               /* exact commands or conf lines; may hold several lines */
 	char *seen;              /* what the same failure looks like on a device / mosquitto_pub / broker log */
 	char *path;              /* the file concerned, when there is one */
+	bool stops_broker;       /* a broker-side finding that keeps mosquitto from starting (lint-conf) */
 };
 
 struct findings {

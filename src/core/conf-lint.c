@@ -141,6 +141,7 @@ static struct finding *add(struct lint *L, const struct conf_listener *l, bool s
 	title = vsf(fmt, ap);
 	va_end(ap);
 	f = findings_add(&L->out->findings, id, title, NULL, NULL);
+	f->stops_broker = stops;
 	free(title);
 	if (path)
 		finding_set_path(f, E(L, path));
@@ -1733,6 +1734,7 @@ int conf_lint_append(const char *path, int port, struct findings *fs, char *cert
 	for (size_t i = 0; i < l.findings.n; i++) {
 		const struct finding *src = &l.findings.v[i];
 		struct finding *f = findings_add(fs, src->id, src->title, src->detail, src->fix);
+		f->stops_broker = src->stops_broker;
 		if (src->seen)
 			finding_set_seen(f, "%s", src->seen);
 		if (src->path)

@@ -50,6 +50,7 @@ static const struct finding_def defs[] = {
 	{ "CONF_PLAINTEXT_EXPOSED", W, "A plaintext listener on every interface sits next to a TLS one" },
 	{ "CONF_TLS_VERSION_PINNED", W, "A TLS listener accepts only one TLS version" },
 	{ "CONF_NO_ACL", W, "Clients have their own identities but no ACL limits what they may do" },
+	{ "BROKER_CERT_STALE", E, "The broker serves another certificate than the certfile on disk" },
 };
 
 #undef E
@@ -182,6 +183,8 @@ cJSON *findings_to_json(const struct findings *fs)
 			cJSON_AddStringToObject(o, "seen", f->seen);
 		if (f->path)
 			cJSON_AddStringToObject(o, "path", f->path);
+		if (f->stops_broker)
+			cJSON_AddBoolToObject(o, "stops_broker", true);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
