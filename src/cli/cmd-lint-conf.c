@@ -50,7 +50,7 @@ static void print_human(const struct conf_lint *l, bool color)
 	print_list_line("read", files.s ? files.s : "");
 	mq_str_free(&files);
 	printf("%-10s%s%s%s%s%s\n", "user", l->user, l->user_exists ? "" : " (does not exist)",
-	       l->user_note ? ": " : "", l->user_note ? l->user_note : "", "");
+	       l->user_note ? " (" : "", l->user_note ? l->user_note : "", l->user_note ? ")" : "");
 	printf("%-10s%s\n", "listeners", c->per_listener_settings.v == 1 ? "(per_listener_settings true)" : "");
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct conf_listener *li = &c->listeners[i];

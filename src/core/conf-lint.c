@@ -51,6 +51,12 @@ struct lint {
 	char **checked;          /* paths whose permissions were already reported */
 	size_t n_checked;
 	STACK_OF(X509) **sks;    /* the certificates of out->certs[i], same order as its cert_infos */
+	struct {
+		char *dir;       /* a directory the broker's user cannot enter */
+		size_t finding;  /* the one finding that lists every file behind it */
+		char *opts;      /* "cafile, certfile" */
+	} blocked[16];
+	size_t n_blocked;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -222,16 +228,14 @@ static void pick_user(struct lint *L)
 		L->out->user = strdup(want);
 	}
 	if (L->o->as_user)
-		L->out->user_note = sf("checked as %s (--as-user)", E(L, want));
+		L->out->user_note = sf("--as-user");
 	else if (L->have_user && strcmp(L->user.name, want))
-		L->out->user_note = sf("user %s does not exist, so mosquitto runs as %s; this applies when "
-					     "mosquitto is started as root, as systemd starts it", E(L, want),
-					     L->user.name);
+		L->out->user_note = sf("user %s does not exist, so mosquitto falls back to %s; it switches user when "
+				       "started as root, as systemd starts it", E(L, want), L->user.name);
 	else
-		L->out->user_note = sf("mosquitto started as root (as systemd starts it) switches to user %s "
-					     "(%s) before it reads the files the config names; started as an "
-					     "ordinary user it runs as that user", E(L, want),
-					     c->user.v ? "the user option" : "the default");
+		L->out->user_note = sf("%s; mosquitto switches to it when started as root (systemd does) and reads "
+				       "the files as that user; started by another user it runs as that user",
+				       c->user.v ? "the user option" : "the default");
 }
 
 /* ---- files the configuration names, as the broker's user sees them ------------------------- */
@@ -311,6 +315,54 @@ static void seen_stopped(struct lint *L, struct finding *f, const struct file_ro
 	     reason ? " and OpenSSL Error[0]: ... " : "", reason ? reason : "");
 }
 
+/*
+ * Several files behind one directory the broker cannot enter make one finding: the directory is
+ * the cause, and its fix is the same. Returns true when f's file was added to an earlier finding.
+ */
+static bool merge_blocked(struct lint *L, const struct conf_listener *l, const struct file_role *r, const char *opt,
+			  const struct conf_str *s, const struct fsaccess_result *res, const char *plan)
+{
+	struct finding *f;
+	struct mq_str fx = { 0 }, t = { 0 }, d = { 0 };
+	char *opts;
+	const char *line;
+
+	for (size_t i = 0; i < L->n_blocked; i++) {
+		if (strcmp(L->blocked[i].dir, res->blocker))
+			continue;
+		f = &L->out->findings.v[L->blocked[i].finding];
+		if (asprintf(&opts, "%s, %s", L->blocked[i].opts, opt) < 0)
+			abort();
+		free(L->blocked[i].opts);
+		L->blocked[i].opts = opts;
+		mq_str_printf(&t, "User %s cannot enter %s, which holds its %s", L->user.name, E(L, res->blocker), opts);
+		free(f->title);
+		f->title = mq_str_take(&t);
+		mq_str_printf(&d, "%s It also needs %s %s (%s).", f->detail, opt, E(L, s->v), at(L, s->at));
+		free(f->detail);
+		f->detail = mq_str_take(&d);
+		/* The fix: every command of both plans, once, in order. */
+		mq_str_printf(&fx, "%s", f->fix ? f->fix : "");
+		for (line = plan; line && *line;) {
+			size_t n = strcspn(line, "\n");
+			char *one = strndup(line, n);
+			if (!one)
+				abort();
+			if (!strstr(fx.s ? fx.s : "", one))
+				mq_str_printf(&fx, "%s%s", fx.len ? "\n" : "", one);
+			free(one);
+			line += n + (line[n] == '\n');
+		}
+		free(f->fix);
+		f->fix = mq_str_take(&fx);
+		f->stops_broker |= r->stops;
+		finding_set_path(f, E(L, res->blocker));
+		(void)l;
+		return true;
+	}
+	return false;
+}
+
 /* Is path readable by the broker's user? Reports what blocks it. */
 static void check_file(struct lint *L, const struct conf_listener *l, const char *opt, const struct conf_str *s)
 {
@@ -349,6 +401,8 @@ static void check_file(struct lint *L, const struct conf_listener *l, const char
 		}
 		break;
 	case FSA_DENIED:
+		if (res.blocker_is_dir && merge_blocked(L, l, r, opt, s, &res, plan))
+			break;
 		f = add(L, l, r->stops, "BROKER_CANNOT_READ_FILE", p, "User %s cannot read the %s %s%s%s%s",
 			L->user.name, opt, E(L, p), res.blocker_is_dir ? " (it cannot enter " : "",
 			res.blocker_is_dir ? E(L, res.blocker) : "", res.blocker_is_dir ? ")" : "");
@@ -357,6 +411,12 @@ static void check_file(struct lint *L, const struct conf_listener *l, const char
 		       r->stops ? "stops right after starting" : "cannot use the CA certificates there");
 		fix(f, "%s", plan);
 		seen_stopped(L, f, r, p, "error:8000000D:system library::Permission denied");
+		if (f && res.blocker_is_dir && L->n_blocked < MQ_ARRAY_LEN(L->blocked)) {
+			L->blocked[L->n_blocked].dir = strdup(res.blocker);
+			L->blocked[L->n_blocked].finding = L->out->findings.n - 1;
+			L->blocked[L->n_blocked].opts = strdup(opt);
+			L->n_blocked++;
+		}
 		break;
 	case FSA_MISSING:
 		f = add(L, l, r->stops, "BROKER_CANNOT_READ_FILE", p, "The %s %s does not exist", opt, E(L, p));
@@ -1242,36 +1302,81 @@ static const char *seen_connack5 =
 	"(MQTT_CONNECT_UNAUTHORIZED); broker log: \"Sending CONNACK to ... (0, 5)\" and \"Client <unknown> "
 	"disconnected, not authorised.\"";
 
-static void check_anonymous(struct lint *L, const struct conf_listener *l)
+static bool refuses_all(struct lint *L, const struct conf_listener *l)
+{
+	const struct conf_security *s = conf_listener_security(L->c, l);
+
+	if (L->o->only_port > 0 && l->port != L->o->only_port)
+		return false;
+	return !conf_listener_allows_anonymous(L->c, l) && !s->password_file.v && !s->n_plugins && !identity_in(l);
+}
+
+/*
+ * Listeners nobody can log in to. Without per_listener_settings the cause and the fix are the
+ * same for all of them (one global allow_anonymous), so they make one finding.
+ */
+static void check_anonymous(struct lint *L)
 {
 	struct conf *c = L->c;
-	const struct conf_security *s = conf_listener_security(c, l);
 	bool pls = c->per_listener_settings.v == 1;
-	struct finding *f;
-	const char *where;
+	struct mq_str names = { 0 };
+	const struct conf_listener *first = NULL;
+	size_t n = 0;
 
-	if (conf_listener_allows_anonymous(c, l) || s->password_file.v || s->n_plugins || identity_in(l))
-		return;
-	f = add(L, l, false, "CONF_ANONYMOUS_UNSET", l->at.file, "%s will refuse every client", label(L, l));
-	if (s->allow_anonymous.v == 0)
-		detail(f, "allow_anonymous is false (%s) and %s has no password_file, no plugin and no "
-		       "certificate identity (require_certificate with use_identity_as_username), so no client "
-		       "can authenticate.", at(L, s->allow_anonymous.at), label(L, l));
-	else
-		detail(f, "allow_anonymous is not set%s, and mosquitto 2.x then refuses clients without a username; "
-		       "%s has no password_file, no plugin and no certificate identity (require_certificate "
-		       "with use_identity_as_username), so every CONNECT is refused.%s",
-		       pls ? " for this listener (per_listener_settings is true)" : "", label(L, l),
-		       pls && c->deflt.sec.allow_anonymous.v == 1 ? keep(L, sf(" The allow_anonymous true at %s "
-		       "comes before any listener line, and with per_listener_settings true it belongs to the "
-		       "default listener only.", at(L, c->deflt.sec.allow_anonymous.at))) : "");
-	where = pls ? keep(L, sf("under the listener line at %s", at(L, l->at))) : "anywhere in the file "
-		"(per_listener_settings is false, so it applies to every listener)";
-	fix(f, "to let clients in without credentials, add %s:\n  allow_anonymous true\n"
-	    "or give them passwords:\n  mosquitto_passwd -c /etc/mosquitto/passwd DEVICE_NAME\n"
-	    "  password_file /etc/mosquitto/passwd   (%s)\nthen: systemctl restart mosquitto",
-	    where, pls ? "under the same listener" : "anywhere");
-	seen(f, "%s", seen_connack5);
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+		const struct conf_security *s = conf_listener_security(c, l);
+		struct finding *f;
+		const char *who;
+
+		if (!refuses_all(L, l))
+			continue;
+		if (!pls) {
+			mq_str_printf(&names, "%s%s", n ? (i + 1 == c->n_listeners ? " and " : ", ") : "", label(L, l));
+			if (!first)
+				first = l;
+			n++;
+			continue;
+		}
+		who = label(L, l);
+		f = add(L, l, false, "CONF_ANONYMOUS_UNSET", l->at.file, "%s will refuse every client", who);
+		if (s->allow_anonymous.v == 0)
+			detail(f, "allow_anonymous is false for it (%s) and it has no password_file, no plugin and no "
+			       "certificate identity (require_certificate with use_identity_as_username), so no "
+			       "client can log in.", at(L, s->allow_anonymous.at));
+		else
+			detail(f, "allow_anonymous is not set for this listener (per_listener_settings is true), and "
+			       "mosquitto 2.x then refuses clients without a username; it has no password_file, no "
+			       "plugin and no certificate identity (require_certificate with use_identity_as_username), "
+			       "so every CONNECT is refused.%s", c->deflt.sec.allow_anonymous.v == 1 ? keep(L, sf(
+			       " The allow_anonymous true at %s comes before any listener line, and with "
+			       "per_listener_settings true it belongs to the default listener only.",
+			       at(L, c->deflt.sec.allow_anonymous.at))) : "");
+		fix(f, "to let clients in without credentials, add under the listener line at %s:\n"
+		    "  allow_anonymous true\nor give them passwords:\n  mosquitto_passwd -c /etc/mosquitto/passwd DEVICE_NAME\n"
+		    "  password_file /etc/mosquitto/passwd   (under the same listener)\nthen: systemctl restart mosquitto",
+		    at(L, l->at));
+		seen(f, "%s", seen_connack5);
+	}
+	if (first) {
+		const struct conf_security *s = &c->sec;
+		struct finding *f = add(L, first, false, "CONF_ANONYMOUS_UNSET", first->at.file, "%s will refuse every client",
+					E(L, names.s));
+		if (s->allow_anonymous.v == 0)
+			detail(f, "allow_anonymous is false (%s) and there is no password_file, no plugin and no "
+			       "certificate identity (require_certificate with use_identity_as_username), so no client "
+			       "can log in.", at(L, s->allow_anonymous.at));
+		else
+			detail(f, "allow_anonymous is not set, and mosquitto 2.x then refuses clients without a username; "
+			       "there is no password_file, no plugin and no certificate identity (require_certificate "
+			       "with use_identity_as_username), so every CONNECT is refused.");
+		fix(f, "to let clients in without credentials, add anywhere in the configuration "
+		    "(per_listener_settings is false, so it applies to every listener):\n  allow_anonymous true\n"
+		    "or give them passwords:\n  mosquitto_passwd -c /etc/mosquitto/passwd DEVICE_NAME\n"
+		    "  password_file /etc/mosquitto/passwd\nthen: systemctl restart mosquitto");
+		seen(f, "%s", seen_connack5);
+	}
+	mq_str_free(&names);
 }
 
 static void check_listener_tls_settings(struct lint *L, const struct conf_listener *l)
@@ -1554,8 +1659,7 @@ int conf_lint_file(const char *path, const struct conf_lint_opts *o, struct conf
 	for (size_t i = 0; i < c->n_listeners; i++)
 		check_listener_tls_settings(&L, &c->listeners[i]);
 	check_default_listener(&L);
-	for (size_t i = 0; i < c->n_listeners; i++)
-		check_anonymous(&L, &c->listeners[i]);
+	check_anonymous(&L);
 	if (c->per_listener_settings.v != 1) {
 		check_secret_mode(&L, NULL, "psk_file", &c->sec.psk_file);
 		check_secret_mode(&L, NULL, "password_file", &c->sec.password_file);
@@ -1577,6 +1681,10 @@ int conf_lint_file(const char *path, const struct conf_lint_opts *o, struct conf
 	for (size_t i = 0; i < L.n_checked; i++)
 		free(L.checked[i]);
 	free(L.checked);
+	for (size_t i = 0; i < L.n_blocked; i++) {
+		free(L.blocked[i].dir);
+		free(L.blocked[i].opts);
+	}
 	for (size_t i = 0; i < out->n_certs; i++)
 		sk_X509_pop_free(L.sks[i], X509_free);
 	free(L.sks);

@@ -94,9 +94,11 @@ f=$(conf home "$text")
 lint "$f"
 t_is "home dir: exit 1" "$LRC" 1
 t_is "home dir: the root cause is BROKER_CANNOT_READ_FILE" "$(first_error)" BROKER_CANNOT_READ_FILE
-t_like "home dir: the title names the directory that blocks" "$(field BROKER_CANNOT_READ_FILE title)" "cannot enter $H\)"
+t_like "home dir: the title names the directory that blocks" "$(field BROKER_CANNOT_READ_FILE title)" "User mosquitto cannot enter $H, which holds its cafile, certfile, keyfile"
 t_like "home dir: the evidence says why" "$(field BROKER_CANNOT_READ_FILE detail)" "neither the owner \(nobody\) nor in group nogroup .*drwx------"
-t_is "home dir: every named file is reported" "$(t_json "$OUT" 'sum(f["id"] == "BROKER_CANNOT_READ_FILE" for f in j["findings"])')" 3
+t_is "home dir: one finding for the one directory" "$(t_json "$OUT" 'sum(f["id"] == "BROKER_CANNOT_READ_FILE" for f in j["findings"])')" 1
+t_like "home dir: ... naming every file behind it" "$(field BROKER_CANNOT_READ_FILE detail)" "also needs certfile .*also needs keyfile"
+t_is "home dir: ... it stops the broker" "$(t_json "$OUT" 'j["findings"][0].get("stops_broker")')" true
 mosq_fails home "$f"
 t_is "home dir: the real mosquitto exits" "$?" 0
 t_like "home dir: ... because it cannot read the file" "$(cat "$T_TMP/home.log")" "Unable to load .*(Permission denied|$H)"
