@@ -697,6 +697,10 @@ static const char *san_arg(struct lint *L, const struct cert_info *leaf, char *c
 	for (size_t i = 0; i < n_addrs; i++, sep = ",")
 		if (!leaf || !has_str(leaf->san_ip, leaf->n_san_ip, addrs[i]))
 			mq_str_printf(&b, "%sIP:%s", sep, addrs[i]);
+	/* mbedTLS before 3.5 (ESP-IDF 4.x, early 5.x) matches only dNSName SANs, an address too. */
+	for (size_t i = 0; i < n_addrs; i++)
+		if (!strchr(addrs[i], ':') && (!leaf || !has_str(leaf->san_dns, leaf->n_san_dns, addrs[i])))
+			mq_str_printf(&b, "%sDNS:%s", sep, addrs[i]);
 	return E(L, keep(L, mq_str_take(&b)));
 }
 
@@ -859,12 +863,14 @@ static void check_host_coverage(struct lint *L, const struct conf_listener *l, c
 		"The broker certificate on %s names none of this host's addresses or names", label(L, l));
 	detail(f, "Devices reach %s at %s, but the certificate in %s names only %s: a device that checks the "
 	       "name (ESP32 setCACert, mosquitto_pub without --insecure) rejects it unless it connects to "
-	       "one of those names.", label(L, l), E(L, names.s), E(L, l->certfile.v), E(L, has.s ? has.s : "nothing"));
+	       "one of those names. The fix lists each address twice, as IP: and as DNS:, because mbedTLS "
+	       "before 3.5 (ESP-IDF 4.x and early 5.x builds) compares even an address only with DNS names.",
+	       label(L, l), E(L, names.s), E(L, l->certfile.v), E(L, has.s ? has.s : "nothing"));
 	fix(f, "%s", reissue(L, l, leaf, san_arg(L, leaf, h.names, h.n_names, h.addrs, h.n_addrs)));
-	seen(f, "ESP32 (mbedTLS): X509 - Certificate verification failed, flags 0x04 (CN_MISMATCH), "
-	     "PubSubClient rc=-2; mosquitto_pub: \"Error: host name verification failed.\" / "
-	     "\"A TLS error occurred.\"; broker log: OpenSSL Error[0]: error:0A000416:SSL routines::"
-	     "sslv3 alert certificate unknown (or Client <unknown> disconnected: Protocol error.)");
+	seen(f, "ESP32 (mbedTLS): -0x2700 with verify flags 0x04 (CN_MISMATCH), PubSubClient rc=-2, and the "
+	     "broker logs OpenSSL Error[0]: ... sslv3 alert bad certificate (42); mosquitto_pub: \"Error: A TLS "
+	     "error occurred.\" (with -d: \"Error: host name verification failed.\"), and the broker logs "
+	     "tlsv1 alert internal error");
 out:
 	mq_str_free(&names);
 	mq_str_free(&has);
@@ -928,10 +934,11 @@ static void check_validity(struct lint *L, const struct conf_listener *l, const 
 			fix(f, "%s", i == 0 ? reissue(L, l, ci, san_arg(L, ci, NULL, 0, NULL, 0))
 			    : "issue a new intermediate from the root, re-sign the broker certificate with it, "
 			      "and put both in certfile (server certificate first)");
-			seen(f, "ESP32 (mbedTLS): verification failed, flags 0x01 (EXPIRED), esp-tls "
-			     "ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED, PubSubClient rc=-2; mosquitto_pub: "
-			     "\"certificate has expired\"; broker log: OpenSSL Error[0]: ... sslv3 alert "
-			     "certificate expired (alert 45 from the device)");
+			seen(f, "mosquitto_pub: \"Error: A TLS error occurred.\" (with -d: certificate verify failed); "
+			     "broker log: OpenSSL Error[0]: ... sslv3 alert certificate expired (alert 45). An ESP32 "
+			     "checks dates only with CONFIG_MBEDTLS_HAVE_TIME_DATE (off by default) and a set clock: "
+			     "then -0x2700 with flags 0x01 (EXPIRED), PubSubClient rc=-2; without it, it still "
+			     "connects while other clients fail");
 		} else if (L->now < ci->not_before) {
 			f = add(L, l, false, "CERT_NOT_YET_VALID", cf->path, "The %s (%s) is not valid before %s", what,
 				E(L, ci->subject), date(L, ci->not_before));
@@ -943,8 +950,8 @@ static void check_validity(struct lint *L, const struct conf_listener *l, const 
 			fix(f, "check the clocks (timedatectl; on the device, configTime() before connecting), "
 			    "then issue the certificate again:\n%s",
 			    i == 0 ? reissue(L, l, ci, san_arg(L, ci, NULL, 0, NULL, 0)) : "(re-sign the intermediate)");
-			seen(f, "ESP32 (mbedTLS): verification failed, flags 0x200 (FUTURE); mosquitto_pub: "
-			     "\"certificate is not yet valid\"");
+			seen(f, "mosquitto_pub: \"Error: A TLS error occurred.\" (with -d: certificate verify failed); "
+			     "an ESP32 that checks dates: -0x2700 with flags 0x200 (FUTURE)");
 		} else if (ci->not_after - L->now < SOON_DAYS * DAY) {
 			f = add(L, l, false, "CERT_EXPIRING_SOON", cf->path, "The %s (%s) expires on %s", what,
 				E(L, ci->subject), date(L, ci->not_after));
@@ -986,8 +993,9 @@ static void check_purpose(struct lint *L, const struct conf_listener *l, const s
 		       "be used for a TLS handshake.");
 	fix(f, "issue it again with -addext \"extendedKeyUsage=serverAuth\" -addext "
 	    "\"keyUsage=digitalSignature,keyEncipherment\"");
-	seen(f, "mosquitto_pub: \"unsupported certificate purpose\"; ESP32 (mbedTLS): flags 0x800 "
-	     "(BADCERT_EXT_KEY_USAGE)");
+	seen(f, "mosquitto_pub: \"Error: A TLS error occurred.\", and the broker logs OpenSSL Error[0]: ... "
+	     "sslv3 alert unsupported certificate (43); ESP32 (mbedTLS): -0x2700 with flags 0x1000 "
+	     "(EXT_KEY_USAGE) or 0x800 (KEY_USAGE)");
 }
 
 /*
@@ -1049,8 +1057,9 @@ static const char *subjects(struct lint *L, const struct conf_cert_file *f)
 }
 
 static const char *seen_untrusted =
-	"ESP32 (mbedTLS): verification failed, flags 0x08 (NOT_TRUSTED), PubSubClient rc=-2; mosquitto_pub: "
-	"\"unable to get local issuer certificate\"; broker log: OpenSSL Error[0]: ... tlsv1 alert unknown ca";
+	"ESP32 (mbedTLS): -0x2700 with verify flags 0x08 (NOT_TRUSTED), PubSubClient rc=-2; mosquitto_pub: "
+	"\"Error: A TLS error occurred.\" (with -d: certificate verify failed); broker log: OpenSSL "
+	"Error[0]: ... tlsv1 alert unknown ca (48)";
 
 /*
  * What the broker sends is the certfile, or, when that holds the leaf alone, the leaf and what
@@ -1095,7 +1104,8 @@ static void check_chain(struct lint *L, const struct conf_listener *l, long cf_i
 		       "reject the broker.", E(L, ci_of(L, cur)->subject), E(L, ci_of(L, cur)->issuer), E(L, caf->path));
 		fix(f, "issue the broker certificate again from the CA in %s, or give the devices the CA that "
 		    "signed it", E(L, caf->path));
-		seen(f, "mosquitto_pub: \"certificate signature failure\"; ESP32 (mbedTLS): flags 0x08 (NOT_TRUSTED)");
+		seen(f, "mosquitto_pub: \"Error: A TLS error occurred.\" (with -d: certificate verify failed); "
+		     "ESP32 (mbedTLS): -0x2700 with verify flags 0x08 (NOT_TRUSTED)");
 		return;
 	}
 	if (!found) {
@@ -1554,11 +1564,11 @@ static void check_warnings(struct lint *L)
 			f = add(L, l, false, "CONF_TLS_VERSION_PINNED", l->tls_version.at.file, "%s accepts TLS 1.3 only",
 				label(L, l));
 			detail(f, "tls_version tlsv1.3 (%s) is the lowest version mosquitto 2.0 allows, so TLS 1.2 "
-			       "devices cannot connect: ESP8266, and ESP32 on Arduino core 1.x/2.x (mbedTLS 2.x).",
+			       "devices cannot connect: ESP8266, and ESP32 builds on mbedTLS 2.x (Arduino-ESP32 before 3.0).",
 			       at(L, l->tls_version.at));
 			fix(f, "tls_version tlsv1.2   (allows 1.2 and 1.3; at %s)", at(L, l->tls_version.at));
-			seen(f, "ESP32 (mbedTLS 2.x): -0x7780 / handshake failure alert; broker log: OpenSSL "
-			     "Error[0]: ... unsupported protocol; mqttls diagnose --tls-max tlsv1.2: "
+			seen(f, "a TLS 1.2 client gets a protocol_version alert (70; mbedTLS -0x7780); broker log: "
+			     "OpenSSL Error[0]: ... unsupported protocol; mqttls diagnose --tls-max tlsv1.2: "
 			     "TLS_VERSION_MISMATCH");
 		} else if (conf_listener_is_tls(l) && l->tls_version.v && !strcmp(l->tls_version.v, "tlsv1.1")) {
 			f = add(L, l, false, "WEAK_TLS", l->tls_version.at.file, "%s accepts TLS 1.1", label(L, l));
