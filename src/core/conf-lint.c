@@ -233,7 +233,7 @@ static void pick_user(struct lint *L)
 		L->out->user_note = sf("user %s does not exist, so mosquitto falls back to %s; it switches user when "
 				       "started as root, as systemd starts it", E(L, want), L->user.name);
 	else
-		L->out->user_note = sf("%s; mosquitto switches to it when started as root (systemd does) and reads "
+		L->out->user_note = sf("%s; mosquitto switches to it when started as root, as systemd does, and reads "
 				       "the files as that user; started by another user it runs as that user",
 				       c->user.v ? "the user option" : "the default");
 }
