@@ -28,41 +28,6 @@ static int bad(struct mqtt_pkt *o, const char *fmt, ...)
 	return MQTTDEC_BAD;
 }
 
-/* Well-formed UTF-8 without U+0000 (MQTT-1.5.3-1, -2). */
-static bool utf8_ok(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c < 0xC2 || c > 0xF4)
-			return false;
-		k = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-		if (n - i < k)
-			return false;
-		cp = c & (0x3F >> (k - 1));
-		for (size_t j = 1; j < k; j++) {
-			if ((p[i + j] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3F);
-		}
-		if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* A Variable Byte Integer: at most 4 bytes (MQTT-1.5.5). */
 static bool get_varint(struct cursor *c, uint32_t *v)
 {
@@ -103,7 +68,7 @@ static int get_string(struct cursor *c, struct mqtt_pkt *o, const char *what, st
 {
 	if (!get_binary(c, out))
 		return bad(o, "%s: string length runs past the end of the packet", what);
-	if (!utf8_ok(out->p, out->len))
+	if (!mq_utf8_valid(out->p, out->len))
 		return bad(o, "%s: not well-formed UTF-8 (or contains U+0000)", what);
 	return MQTTDEC_OK;
 }
@@ -253,9 +218,9 @@ static int get_props(struct cursor *c, struct mqtt_pkt *o, bool will, struct mqt
 			return bad(o, "%s: property %s must be 0 or 1, not %u", where, d->name, p.num);
 		if ((d->rules & P_NONZERO) && p.num == 0)
 			return bad(o, "%s: property %s must not be 0", where, d->name);
-		if (d->kind == MQTT_PROP_UTF8 && !utf8_ok(p.str.p, p.str.len))
+		if (d->kind == MQTT_PROP_UTF8 && !mq_utf8_valid(p.str.p, p.str.len))
 			return bad(o, "%s: property %s is not well-formed UTF-8", where, d->name);
-		if (d->kind == MQTT_PROP_PAIR && (!utf8_ok(p.str.p, p.str.len) || !utf8_ok(p.value.p, p.value.len)))
+		if (d->kind == MQTT_PROP_PAIR && (!mq_utf8_valid(p.str.p, p.str.len) || !mq_utf8_valid(p.value.p, p.value.len)))
 			return bad(o, "%s: user property is not well-formed UTF-8", where);
 		out->count++;
 	}
@@ -764,7 +729,7 @@ static void put_str(struct mq_str *out, const char *label, const struct mqtt_byt
 	if (n > 256)
 		n = 256;
 	mq_escape(b->p, n, buf, sizeof(buf));
-	mq_str_printf(out, " %s \"%s%s\"", label, buf, n < b->len ? "..." : "");
+	mq_str_printf(out, "%s%s \"%s%s\"", label[0] ? " " : "", label, buf, n < b->len ? "..." : "");
 }
 
 void mqttdec_describe(const struct mqtt_pkt *p, size_t max_payload, struct mq_str *out)
@@ -812,7 +777,9 @@ void mqttdec_describe(const struct mqtt_pkt *p, size_t max_payload, struct mq_st
 		mq_str_printf(out, " id %u", p->packet_id);
 		cur_init(&it, p->list.p, p->list.len);
 		while (shown < 8 && mqttdec_filter_next(&it, p, &f, &opt)) {
-			put_str(out, shown ? "," : "filter", &f, 128);
+			if (shown)
+				mq_str_printf(out, ",");
+			put_str(out, shown ? "" : "filter", &f, 128);
 			if (p->type == MQTT_SUBSCRIBE)
 				mq_str_printf(out, " qos %u", opt & 3);
 			shown++;
