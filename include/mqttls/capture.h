@@ -70,7 +70,7 @@ enum capture_outcome {
 
 struct capture_verdict {
 	enum capture_outcome outcome;
-	char reason[512];          /* plain words; untrusted names in it are escaped */
+	char *reason;              /* plain words; untrusted names in it are escaped (owned by the flow) */
 	const char *finding;       /* a contract finding id, or NULL */
 	bool inferred;             /* the reason rests on inference (TLS 1.3 record sizes, timing) */
 };
@@ -102,11 +102,11 @@ struct capture_flow {
 	bool closed;               /* both FINs, or an RST */
 	uint64_t gap_bytes[2];     /* bytes that were never captured */
 	unsigned malformed;        /* records / packets skipped */
-	char malformed_what[TLSDEC_ERR_SIZE];
+	char *malformed_what;      /* the first one's reason, or NULL */
 
 	struct {
 		bool client_hello, server_hello, hello_retry;
-		char sni[256];         /* escaped; empty when none was sent */
+		char *sni;             /* escaped; NULL when none was sent */
 		uint16_t offered[TLS_MAX_VERSIONS];
 		size_t n_offered;
 		uint16_t version, cipher, group;
@@ -286,7 +286,8 @@ cJSON *capture_stats_json(const struct capture_stats *s);
 
 /* ---- the verdict rules (verdict.c) ---- */
 
-/* Decide a flow's outcome and reason from what it showed. */
+/* Decide a flow's outcome and reason from what it showed. v is zeroed or holds an earlier
+ * verdict (its reason is freed and replaced); free v->reason with free(). */
 void verdict_compute(const struct capture_flow *f, struct capture_verdict *v) MQ_NONNULL(1, 2);
 
 #endif

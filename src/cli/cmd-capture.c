@@ -221,7 +221,7 @@ static void put_verdict(struct cap_cli *cc, struct mq_str *buf, const struct cap
 		mq_str_printf(buf, "#%-3u", f->id);
 	else
 		mq_str_printf(buf, "  ");
-	mq_str_printf(buf, "%s%s %s: %s%s", col, mark, capture_outcome_name(v->outcome), v->reason, end);
+	mq_str_printf(buf, "%s%s %s: %s%s", col, mark, capture_outcome_name(v->outcome), v->reason ? v->reason : "", end);
 	if (v->finding)
 		mq_str_printf(buf, "  [%s%s]", v->finding, v->inferred ? ", inferred" : "");
 	else if (v->inferred)

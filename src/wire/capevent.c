@@ -504,7 +504,7 @@ static cJSON *json_summary(const struct capture_event *ev)
 	char b1[16];
 
 	cJSON_AddStringToObject(o, "outcome", capture_outcome_name(f->verdict.outcome));
-	cJSON_AddStringToObject(o, "reason", f->verdict.reason);
+	cJSON_AddStringToObject(o, "reason", f->verdict.reason ? f->verdict.reason : "");
 	if (f->verdict.finding)
 		cJSON_AddStringToObject(o, "finding", f->verdict.finding);
 	else
@@ -517,7 +517,7 @@ static cJSON *json_summary(const struct capture_event *ev)
 		if (tlsdec_cipher_name(f->tls.cipher))
 			cJSON_AddStringToObject(o, "cipher", tlsdec_cipher_name(f->tls.cipher));
 	}
-	if (f->tls.sni[0])
+	if (f->tls.sni)
 		cJSON_AddStringToObject(o, "sni", f->tls.sni);
 	if (f->proto == CAPTURE_PROTO_MQTT)
 		cJSON_AddBoolToObject(o, "credentials_in_clear", f->mqtt.username || f->mqtt.password);

@@ -74,11 +74,16 @@ struct held {
 	enum capture_dir chain_dir;
 };
 
+/* Decoders of a flow, made when its first payload says which protocol it speaks. */
+struct flow_dec {
+	struct tlsdec_stream tls[2];
+	struct held held;
+	struct mqtt_stream mq[2];
+};
+
 struct capture_flow_priv {
 	struct reasm_dir rd[2];
-	struct tlsdec_stream tls[2];
-	struct mqtt_stream mq[2];
-	struct held held;
+	struct flow_dec *dec;   /* NULL until the first payload (and for flows that speak neither) */
 	struct node *node;
 	enum capture_dir dir;   /* direction being decoded (callback context) */
 	double ts;              /* time of the segment being decoded */
@@ -135,8 +140,8 @@ static void note_malformed(struct node *n, enum capture_dir dir, double ts, cons
 
 	n->f.malformed++;
 	n->t->st->malformed++;
-	if (!n->f.malformed_what[0])
-		snprintf(n->f.malformed_what, sizeof(n->f.malformed_what), "%s", what);
+	if (!n->f.malformed_what)
+		n->f.malformed_what = strdup(what);
 	ev_init(&ev, CAPTURE_EV_MALFORMED, &n->f, dir, ts);
 	ev.u.text = what;
 	emit(n->t, &ev);
@@ -203,9 +208,12 @@ static void cert_put(struct cert_entry *e)
 
 static void flush_held(struct node *n)
 {
-	struct held *h = &n->f.priv->held;
+	struct held *h;
 	struct capture_event ev;
 
+	if (!n->f.priv || !n->f.priv->dec || n->f.proto != CAPTURE_PROTO_TLS)
+		return;
+	h = &n->f.priv->dec->held;
 	if (h->sh) {
 		h->sh = false;
 		ev_init(&ev, CAPTURE_EV_SERVER_HELLO, &n->f, CAPTURE_S2C, h->sh_ts);
@@ -251,14 +259,14 @@ static void leaf_facts(struct node *n, const struct cert_entry *leaf, double ts)
 	f->tls.leaf_expired = ci->not_after && (long long)ts > ci->not_after;
 	f->tls.leaf_not_yet_valid = ci->not_before && (long long)ts < ci->not_before;
 	/* The SNI is the name the device connected to; without one (an IP address) nothing is known. */
-	f->tls.leaf_matches_sni = f->tls.sni[0] ? cert_info_matches_host(ci, f->tls.sni, NULL) : -1;
+	f->tls.leaf_matches_sni = f->tls.sni ? cert_info_matches_host(ci, f->tls.sni, NULL) : -1;
 }
 
 static void on_certificate(struct node *n, const uint8_t *body, size_t len)
 {
 	struct capture_flow *f = &n->f;
 	struct capture_flow_priv *p = f->priv;
-	struct held *h = &p->held;
+	struct held *h = &p->dec->held;
 	struct tls_cert_list cl;
 	char err[TLSDEC_ERR_SIZE];
 
@@ -301,7 +309,7 @@ static void set_tls13(struct node *n)
 	struct capture_flow_priv *p = n->f.priv;
 	const char *name = tlsdec_cipher_name(n->f.tls.cipher);
 
-	p->tls[0].tls13 = p->tls[1].tls13 = true;
+	p->dec->tls[0].tls13 = p->dec->tls[1].tls13 = true;
 	p->tag_len = name && strstr(name, "CCM_8") ? 8 : 16;
 	p->finished_len = 4 + (name && strstr(name, "SHA384") ? 48 : 32);
 }
@@ -314,7 +322,7 @@ static void on_handshake(void *ctx, uint8_t type, const uint8_t *body, size_t le
 	struct capture_event ev;
 	char err[TLSDEC_ERR_SIZE];
 
-	if (p->dir == CAPTURE_S2C && p->held.sh && type != TLS_HS_CERTIFICATE && type != TLS_HS_SERVER_KEY_EXCHANGE)
+	if (p->dir == CAPTURE_S2C && p->dec->held.sh && type != TLS_HS_CERTIFICATE && type != TLS_HS_SERVER_KEY_EXCHANGE)
 		flush_held(n);
 	switch (type) {
 	case TLS_HS_CLIENT_HELLO: {
@@ -325,8 +333,8 @@ static void on_handshake(void *ctx, uint8_t type, const uint8_t *body, size_t le
 			return;
 		}
 		f->tls.client_hello = true;
-		if (ch.sni.p)
-			mq_escape(ch.sni.p, ch.sni.len, f->tls.sni, sizeof(f->tls.sni));
+		if (ch.sni.p && !f->tls.sni)
+			f->tls.sni = mq_escape_dup(ch.sni.p, ch.sni.len);
 		f->tls.n_offered = ch.n_versions;
 		memcpy(f->tls.offered, ch.versions, ch.n_versions * sizeof(ch.versions[0]));
 		ev_init(&ev, CAPTURE_EV_CLIENT_HELLO, f, p->dir, p->ts);
@@ -335,7 +343,7 @@ static void on_handshake(void *ctx, uint8_t type, const uint8_t *body, size_t le
 		return;
 	}
 	case TLS_HS_SERVER_HELLO: {
-		struct held *h = &p->held;
+		struct held *h = &p->dec->held;
 
 		if (p->dir != CAPTURE_S2C || tlsdec_server_hello(body, len, &h->hello, err)) {
 			note_malformed(n, p->dir, p->ts, p->dir != CAPTURE_S2C ? "ServerHello from the client" : err);
@@ -372,7 +380,7 @@ static void on_handshake(void *ctx, uint8_t type, const uint8_t *body, size_t le
 
 			if (g) {
 				f->tls.group = g;
-				p->held.hello.group = g;
+				p->dec->held.hello.group = g;
 			}
 		}
 		flush_held(n);
@@ -501,7 +509,7 @@ static void on_opaque(void *ctx, uint8_t ct, size_t len)
 		type = CAPTURE_EV_ENCRYPTED;
 		meaning = f->tls.finished[d] ? "encrypted handshake" : "Finished";
 		f->tls.finished[d] = true;
-	} else if (ct == TLS_CT_APPDATA && p->tls[d].tls13 && len > (size_t)p->tag_len) {
+	} else if (ct == TLS_CT_APPDATA && p->dec->tls[d].tls13 && len > (size_t)p->tag_len) {
 		size_t content = len - (size_t)p->tag_len - 1;
 
 		if (f->tls.n_enc13[d] < CAPTURE_MAX_ENC)
@@ -591,6 +599,17 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
 
 	if (f->proto == CAPTURE_PROTO_UNKNOWN) {
 		f->proto = sniff(data, len);
+		if (f->proto == CAPTURE_PROTO_TLS || f->proto == CAPTURE_PROTO_MQTT) {
+			p->dec = calloc(1, sizeof(*p->dec));
+			if (!p->dec) {
+				f->proto = CAPTURE_PROTO_OTHER;
+				return;
+			}
+			for (int k = 0; k < 2; k++) {
+				tlsdec_stream_init(&p->dec->tls[k]);
+				mqtt_stream_init(&p->dec->mq[k], n->t->o.max_mqtt_packet);
+			}
+		}
 		if (f->proto == CAPTURE_PROTO_TLS)
 			n->t->st->tls_flows++;
 		else if (f->proto == CAPTURE_PROTO_MQTT)
@@ -600,16 +619,16 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
 	}
 	p->dir = d;
 	if (f->proto == CAPTURE_PROTO_TLS && !f->tls.dead[d]) {
-		if (tlsdec_stream_feed(&p->tls[d], data, len, &tls_events, n)) {
+		if (tlsdec_stream_feed(&p->dec->tls[d], data, len, &tls_events, n)) {
 			f->tls.dead[d] = true;
-			note_malformed(n, d, p->ts, p->tls[d].err);
+			note_malformed(n, d, p->ts, p->dec->tls[d].err);
 		}
 	} else if (f->proto == CAPTURE_PROTO_MQTT && !f->mqtt.dead[d]) {
-		if (mqtt_stream_feed(&p->mq[d], data, len, on_mqtt_packet, n, NULL) == MQTTDEC_BAD) {
+		if (mqtt_stream_feed(&p->dec->mq[d], data, len, on_mqtt_packet, n, NULL) == MQTTDEC_BAD) {
 			char what[TLSDEC_ERR_SIZE + 16];
 
 			f->mqtt.dead[d] = true;
-			snprintf(what, sizeof(what), "MQTT %s", p->mq[d].err);
+			snprintf(what, sizeof(what), "MQTT %s", p->dec->mq[d].err);
 			note_malformed(n, d, p->ts, what);
 		}
 	}
@@ -683,13 +702,17 @@ static void priv_free(struct capture_flow *f)
 
 	if (!p)
 		return;
-	for (int d = 0; d < 2; d++) {
+	for (int d = 0; d < 2; d++)
 		reasm_free(&p->rd[d]);
-		tlsdec_stream_free(&p->tls[d]);
-		mqtt_stream_free(&p->mq[d]);
+	if (p->dec) {
+		for (int d = 0; d < 2; d++) {
+			tlsdec_stream_free(&p->dec->tls[d]);
+			mqtt_stream_free(&p->dec->mq[d]);
+		}
+		for (size_t i = 0; i < p->dec->held.n_certs; i++)
+			cert_put(p->dec->held.certs[i]);
+		free(p->dec);
 	}
-	for (size_t i = 0; i < p->held.n_certs; i++)
-		cert_put(p->held.certs[i]);
 	free(p);
 	f->priv = NULL;
 }
@@ -724,6 +747,9 @@ static void node_free(struct node *n)
 	priv_free(&n->f);
 	free(n->f.tls.leaf_subject);
 	free(n->f.tls.leaf_issuer);
+	free(n->f.tls.sni);
+	free(n->f.malformed_what);
+	free(n->f.verdict.reason);
 	free(n);
 }
 
@@ -833,10 +859,6 @@ static struct node *new_flow(struct flowtab *t, const struct net_seg *s, double 
 	n->f.priv->node = n;
 	n->f.priv->tag_len = 16;
 	n->f.priv->finished_len = 36;
-	for (int d = 0; d < 2; d++) {
-		tlsdec_stream_init(&n->f.priv->tls[d]);
-		mqtt_stream_init(&n->f.priv->mq[d], t->o.max_mqtt_packet);
-	}
 	n->hnext = t->buckets[h & (t->n_buckets - 1)];
 	t->buckets[h & (t->n_buckets - 1)] = n;
 	t->n_nodes++;

@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mqttls/capture.h"
@@ -19,6 +20,9 @@
 
 static void say(struct capture_verdict *v, enum capture_outcome o, const char *finding, bool inferred,
 		const char *fmt, ...) MQ_PRINTF(5, 6);
+/* The reason being written; verdict_compute copies it into the flow's verdict. */
+static __thread char reason_buf[640];
+
 static void say(struct capture_verdict *v, enum capture_outcome o, const char *finding, bool inferred,
 		const char *fmt, ...)
 {
@@ -28,7 +32,7 @@ static void say(struct capture_verdict *v, enum capture_outcome o, const char *f
 	v->finding = finding;
 	v->inferred = inferred;
 	va_start(ap, fmt);
-	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	vsnprintf(reason_buf, sizeof(reason_buf), fmt, ap);
 	va_end(ap);
 }
 
@@ -115,6 +119,7 @@ static const struct alert_rule alert_rules[] = {
 	{ C, 70, "TLS_VERSION_MISMATCH", "the device does not accept the TLS version the broker chose" },
 	{ C, 40, "NO_SHARED_CIPHER", "the device does not accept what the broker chose" },
 	{ C, 51, NULL, "the broker's signature did not verify with the key in its certificate" },
+	{ C, 80, NULL, "libmosquitto clients (mosquitto_pub, mosquitto_sub) send this when the broker's certificate does not match the host name they connected to" },
 	{ S, 116, "CLIENT_CERT_REQUIRED", "the broker requires a client certificate and the device sent none" },
 	{ S, 70, "TLS_VERSION_MISMATCH", "the broker accepts none of the TLS versions the device offered" },
 	{ S, 48, "CLIENT_CERT_REJECTED", "the broker does not trust the CA that issued the device's certificate" },
@@ -157,12 +162,12 @@ static bool rule_tls_alert(const struct capture_flow *f, struct capture_verdict 
 	finding = r ? r->finding : NULL;
 
 	/* Refine with what the (TLS <= 1.2) chain and the ClientHello showed. */
-	if (a->from == C && (a->desc == 48 || a->desc == 42 || a->desc == 46 || a->desc == 45)) {
+	if (a->from == C && (a->desc == 48 || a->desc == 42 || a->desc == 46 || a->desc == 45 || a->desc == 80)) {
 		if (a->desc == 48 && f->tls.leaf_self_signed && f->tls.n_certs == 1)
 			finding = "SELF_SIGNED_SERVER";
-		if ((a->desc == 42 || a->desc == 46) && f->tls.leaf_matches_sni == 0)
+		if ((a->desc == 42 || a->desc == 46 || a->desc == 80) && f->tls.leaf_matches_sni == 0)
 			finding = "HOSTNAME_MISMATCH";
-		else if (a->desc == 42 && f->tls.leaf_matches_sni == 1)
+		else if ((a->desc == 42 || a->desc == 80) && f->tls.leaf_matches_sni == 1)
 			finding = NULL;
 		else if (a->desc == 42)
 			inferred = true;
@@ -175,7 +180,7 @@ static bool rule_tls_alert(const struct capture_flow *f, struct capture_verdict 
 						    esc(f->tls.leaf_subject, s1, sizeof(s1)), esc(f->tls.leaf_issuer, s2, sizeof(s2)));
 			if (f->tls.leaf_matches_sni == 0 && l < sizeof(extra))
 				snprintf(extra + l, sizeof(extra) - l, ", which does not cover the name %s", f->tls.sni);
-			else if (f->tls.leaf_matches_sni == 1 && a->desc == 42 && l < sizeof(extra))
+			else if (f->tls.leaf_matches_sni == 1 && (a->desc == 42 || a->desc == 80) && l < sizeof(extra))
 				snprintf(extra + l, sizeof(extra) - l, ", which does cover %s: the device objects to something else",
 					 f->tls.sni);
 		} else if (f->tls.version == TLS_V_13) {
@@ -281,13 +286,22 @@ static bool rule_tls_unanswered(const struct capture_flow *f, struct capture_ver
 	if (f->proto != CAPTURE_PROTO_TLS || f->tls.server_hello)
 		return false;
 	if (!f->tls.client_hello) {
-		say(v, CAPTURE_INCOMPLETE, NULL, false,
-		    "the capture started after the TLS handshake: %llu bytes of encrypted data, nothing to judge",
-		    (unsigned long long)(f->bytes[C] + f->bytes[S]));
+		if (f->gap_bytes[C])
+			say(v, CAPTURE_INCOMPLETE, NULL, false,
+			    "the device's TLS bytes were not captured (%llu bytes missing: a snaplen too small?)",
+			    (unsigned long long)f->gap_bytes[C]);
+		else if (f->malformed)
+			say(v, CAPTURE_INCOMPLETE, NULL, false, "the device's TLS could not be decoded: %s", f->malformed_what);
+		else if (f->syn)
+			say(v, CAPTURE_INCOMPLETE, NULL, false, "the device's ClientHello was not captured");
+		else
+			say(v, CAPTURE_INCOMPLETE, NULL, false,
+			    "the capture started after the TLS handshake: %llu bytes of encrypted data, nothing to judge",
+			    (unsigned long long)(f->bytes[C] + f->bytes[S]));
 		return true;
 	}
 	if (f->tls.dead[S] && f->bytes[S]) {
-		bool mqtt = strstr(f->malformed_what, "not TLS") != NULL;
+		bool mqtt = f->malformed_what && strstr(f->malformed_what, "not TLS") != NULL;
 
 		say(v, CAPTURE_TLS_FAILED, mqtt ? "PLAINTEXT_PORT" : "NOT_TLS", true,
 		    "the broker answered the ClientHello with something that is not TLS: port %u %s", f->server_port,
@@ -342,9 +356,14 @@ static bool rule_mqtt(const struct capture_flow *f, struct capture_verdict *v)
 			 f->mqtt.username && f->mqtt.password ? "USERNAME AND PASSWORD" : f->mqtt.password ? "PASSWORD" : "USERNAME",
 			 f->mqtt.password ? "and reuse them" : "it");
 	if (!f->mqtt.connect) {
-		say(v, CAPTURE_PLAINTEXT_MQTT, "PLAINTEXT_PORT", false,
-		    "plain MQTT without TLS (the capture started after the CONNECT)%s",
-		    f->mqtt.publishes[C] + f->mqtt.publishes[S] ? ": the messages are readable by anyone on the path" : "");
+		if (f->malformed && f->syn)
+			say(v, CAPTURE_PLAINTEXT_MQTT, "PLAINTEXT_PORT", false,
+			    "plain MQTT without TLS, but the device's packets are malformed: %s", f->malformed_what);
+		else
+			say(v, CAPTURE_PLAINTEXT_MQTT, "PLAINTEXT_PORT", false,
+			    "plain MQTT without TLS (%s)%s",
+			    f->syn ? "no CONNECT was captured" : "the capture started after the CONNECT",
+			    f->mqtt.publishes[C] + f->mqtt.publishes[S] ? ": the messages are readable by anyone on the path" : "");
 		return true;
 	}
 	if (f->mqtt.connack && mqttdec_reason_is_error(ver, MQTT_CONNACK, f->mqtt.connack_code)) {
@@ -395,14 +414,17 @@ static bool (*const rules[])(const struct capture_flow *, struct capture_verdict
 
 void verdict_compute(const struct capture_flow *f, struct capture_verdict *v)
 {
+	free(v->reason);
 	memset(v, 0, sizeof(*v));
+	reason_buf[0] = '\0';
 	for (size_t i = 0; i < MQ_ARRAY_LEN(rules); i++)
 		if (rules[i](f, v))
 			break;
-	if (f->gap_bytes[C] + f->gap_bytes[S] && v->outcome == CAPTURE_INCOMPLETE) {
-		size_t l = strlen(v->reason);
+	if (f->gap_bytes[C] + f->gap_bytes[S] && v->outcome == CAPTURE_INCOMPLETE && !strstr(reason_buf, "not captured")) {
+		size_t l = strlen(reason_buf);
 
-		snprintf(v->reason + l, sizeof(v->reason) - l, " (%llu bytes of it were not captured)",
+		snprintf(reason_buf + l, sizeof(reason_buf) - l, " (%llu bytes of it were not captured)",
 			 (unsigned long long)(f->gap_bytes[C] + f->gap_bytes[S]));
 	}
+	v->reason = strdup(reason_buf);
 }
