@@ -147,6 +147,41 @@ t_is "root key: clean after the fix" "$(first_error)" ""
 t_broker rootkey "$P" "$text" && pub "$P" --cafile "$pki/ca.crt"
 t_is "root key: the real broker works after the fix" "$?" 0
 
+# ---- POSIX ACLs: the kernel's rules, not only the mode bits -----------------------------------
+if command -v setfacl >/dev/null; then
+	D=$T_TMP/acl
+	mkdir -p "$D"
+	cp "$pki/broker.key" "$D/"
+	chown root:root "$D/broker.key"
+	chmod 0600 "$D/broker.key"
+	setfacl -m u:mosquitto:r "$D/broker.key"
+	P=$(t_free_port)
+	text="listener $P 127.0.0.1
+$(tls | grep -v keyfile)
+keyfile $D/broker.key
+allow_anonymous true"
+	f=$(conf acl "$text")
+	lint "$f"
+	t_is "ACL u:mosquitto:r on a root 0600 key: readable" "$(first_error)" ""
+	t_broker acl "$P" "$text" && pub "$P" --cafile "$pki/ca.crt"
+	t_is "... and the real broker reads it" "$?" 0
+	t_broker_stop acl
+	# The ACL mask limits the named user: chmod g-r on a file with an ACL sets mask to ---.
+	chmod g-r "$D/broker.key"
+	lint "$f"
+	t_is "ACL with mask ---: BROKER_CANNOT_READ_FILE" "$(first_error)" BROKER_CANNOT_READ_FILE
+	t_like "... the ACL is named" "$(field BROKER_CANNOT_READ_FILE detail)" "the ACL on $D/broker.key"
+	mosq_fails aclmask "$f"
+	t_like "... the real mosquitto cannot read it either" "$(cat "$T_TMP/aclmask.log")" "Permission denied"
+	fixes BROKER_CANNOT_READ_FILE >"$T_TMP/fix.sh"
+	t_is "... the fix is one setfacl" "$(cat "$T_TMP/fix.sh")" "setfacl -m u:mosquitto:r $D/broker.key"
+	bash -e "$T_TMP/fix.sh"
+	t_broker acl2 "$P" "$text" && pub "$P" --cafile "$pki/ca.crt"
+	t_is "... after it the real broker reads the key" "$?" 0
+else
+	t_skip "setfacl is not installed (Debian package acl)"
+fi
+
 # ---- the broker's user: --as-user and the user option ------------------------------------------
 P=$(t_free_port)
 f=$(conf asuser "listener $P 127.0.0.1
