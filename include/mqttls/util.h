@@ -18,6 +18,15 @@
 int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err) MQ_WUR;
 
 /*
+ * Like mq_read_file for a path that anyone may have put anything behind (a configuration names
+ * it): only a regular file is read, so a FIFO never blocks and a device is never read without
+ * end. *type (may be NULL) receives the S_IFMT bits of what the path is (0 when it could not be
+ * opened), for a message that says what it was.
+ */
+int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, mode_t *type,
+			 struct mq_err *err) MQ_WUR;
+
+/*
  * Write a file with the given mode. Without force an existing file is never touched
  * (the error names it and says to use --force). With force it is replaced atomically.
  */

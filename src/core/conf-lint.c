@@ -154,47 +154,24 @@ static struct finding *add(struct lint *L, const struct conf_listener *l, bool s
 	return f;
 }
 
-static void detail(struct finding *f, const char *fmt, ...) MQ_PRINTF(2, 3);
+/* Set one text of a finding (the detail, fix or seen); nothing when the finding was filtered out. */
+static void set_text(char **dst, const char *fmt, ...) MQ_PRINTF(2, 3);
 
-static void detail(struct finding *f, const char *fmt, ...)
+static void set_text(char **dst, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!f)
+	if (!dst)
 		return;
 	va_start(ap, fmt);
-	free(f->detail);
-	f->detail = vsf(fmt, ap);
+	free(*dst);
+	*dst = vsf(fmt, ap);
 	va_end(ap);
 }
 
-static void fix(struct finding *f, const char *fmt, ...) MQ_PRINTF(2, 3);
-
-static void fix(struct finding *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	free(f->fix);
-	f->fix = vsf(fmt, ap);
-	va_end(ap);
-}
-
-static void seen(struct finding *f, const char *fmt, ...) MQ_PRINTF(2, 3);
-
-static void seen(struct finding *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	free(f->seen);
-	f->seen = vsf(fmt, ap);
-	va_end(ap);
-}
+#define detail(f, ...) set_text((f) ? &(f)->detail : NULL, __VA_ARGS__)
+#define fix(f, ...) set_text((f) ? &(f)->fix : NULL, __VA_ARGS__)
+#define seen(f, ...) set_text((f) ? &(f)->seen : NULL, __VA_ARGS__)
 
 /* ---- the broker's user ----------------------------------------------------------------------- */
 
@@ -476,41 +453,12 @@ static void check_secret_mode(struct lint *L, const struct conf_listener *l, con
 
 /* ---- certificates and keys ------------------------------------------------------------------- */
 
-/* Read a small regular file without blocking on a FIFO. 0, or -1 with why set. */
-static int read_small(const char *path, char **buf, size_t *len, char *why, size_t wsize)
+/* Read a certificate or key file; a FIFO or device is not read (the permission check names it). */
+static int read_small(const char *path, char **buf, size_t *len)
 {
-	struct stat st;
-	size_t got = 0;
-	int fd;
+	struct mq_err err = { 0 };
 
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, wsize, "%s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > CERT_FILE_CAP) {
-		snprintf(why, wsize, "%s", S_ISREG(st.st_mode) ? "larger than any certificate or key file"
-			 : "not a regular file");
-		close(fd);
-		return -1;
-	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf)
-		abort();
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	(*buf)[got] = '\0';
-	*len = got;
-	return 0;
+	return mq_read_regular_file(path, CERT_FILE_CAP, buf, len, NULL, &err);
 }
 
 static struct conf_cert_file *new_cert_file(struct lint *L, const struct conf_listener *l, const char *role_name,
@@ -540,13 +488,13 @@ static int load_certs(struct lint *L, const struct conf_listener *l, const char 
 {
 	STACK_OF(X509) *all = NULL, *kept;
 	struct conf_cert_file *cf;
-	char *buf, why[128];
+	char *buf;
 	size_t len;
 	int n;
 
 	*sk = NULL;
 	*idx = -1;
-	if (read_small(path, &buf, &len, why, sizeof why) < 0)
+	if (read_small(path, &buf, &len) < 0)
 		return 0; /* the permission check reports what the broker would see */
 	n = chain_load_mem(E(L, path), buf, len, &all, was_der, err);
 	free(buf);
@@ -586,7 +534,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 
 enum key_state { KEY_OK, KEY_UNREADABLE_TO_US, KEY_ENCRYPTED, KEY_DER, KEY_NONE };
 
-static enum key_state load_key(const char *path, EVP_PKEY **pk, char *why, size_t wsize)
+static enum key_state load_key(const char *path, EVP_PKEY **pk)
 {
 	char *buf;
 	size_t len;
@@ -594,7 +542,7 @@ static enum key_state load_key(const char *path, EVP_PKEY **pk, char *why, size_
 	enum key_state st = KEY_NONE;
 
 	*pk = NULL;
-	if (read_small(path, &buf, &len, why, wsize) < 0)
+	if (read_small(path, &buf, &len) < 0)
 		return KEY_UNREADABLE_TO_US;
 	if (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strstr(buf, "Proc-Type: 4,ENCRYPTED")) {
 		free(buf);
@@ -1210,7 +1158,6 @@ static void check_tls(struct lint *L, const struct conf_listener *l)
 	EVP_PKEY *pk = NULL;
 	struct finding *f;
 	bool der = false;
-	char why[128];
 	int n;
 	long ca_idx, cf_idx;
 	enum key_state ks;
@@ -1236,7 +1183,7 @@ static void check_tls(struct lint *L, const struct conf_listener *l)
 		     "\"%s\". Check certfile.", E(L, cert));
 		cf = NULL;
 	}
-	ks = load_key(key, &pk, why, sizeof why);
+	ks = load_key(key, &pk);
 	if (ks == KEY_ENCRYPTED || ks == KEY_DER || ks == KEY_NONE) {
 		f = add(L, l, true, "BROKER_CANNOT_READ_FILE", key, ks == KEY_ENCRYPTED ? "The keyfile %s is protected "
 			"by a passphrase" : "The keyfile %s holds no private key mosquitto can load", E(L, key));

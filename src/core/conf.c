@@ -933,56 +933,31 @@ static void parse_line(struct parser *p, char *line)
 	}
 }
 
-/* Open without blocking on a FIFO and without reading a device forever. 0 or -1 after a message. */
+/* Read a configuration file; a FIFO or a device is named, never read. 0, or -1 after a message. */
 static int load(struct parser *p, const char *path, char **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t r;
-	size_t got = 0;
-	int fd;
+	struct mq_err err = { 0 };
+	mode_t type;
+	size_t cap = CONF_MAX_TOTAL_BYTES - p->total_bytes;
 
-	*buf = NULL;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		MSG(p, CONF_MSG_FATAL, "cannot open %s: %s (mosquitto: \"Unable to open config file\")", path, strerror(errno));
+	if (cap > CONF_MAX_FILE_BYTES)
+		cap = CONF_MAX_FILE_BYTES;
+	if (mq_read_regular_file(path, cap, buf, len, &type, &err) < 0) {
+		if (type == S_IFREG)
+			MSG(p, CONF_MSG_ERROR, "mqttls cannot check it: %s", err.msg);
+		else if (type == S_IFDIR)
+			MSG(p, CONF_MSG_FATAL, "%s is a directory (mosquitto: \"is a directory\")", path);
+		else if (type == S_IFIFO)
+			MSG(p, CONF_MSG_FATAL, "%s is a FIFO: mosquitto would wait forever for someone to write to it", path);
+		else if (type == S_IFCHR || type == S_IFBLK)
+			MSG(p, CONF_MSG_FATAL, "%s is a device, not a file", path);
+		else if (type)
+			MSG(p, CONF_MSG_FATAL, "%s is not a regular file", path);
+		else
+			MSG(p, CONF_MSG_FATAL, "%s (mosquitto: \"Unable to open config file\")", err.msg);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		const char *what = S_ISDIR(st.st_mode) ? "a directory (mosquitto: \"is a directory\")"
-				 : S_ISFIFO(st.st_mode) ? "a FIFO: mosquitto would wait forever for someone to write to it"
-				 : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device, not a file"
-				 : "not a regular file";
-		MSG(p, CONF_MSG_FATAL, "%s is %s", path, what);
-		close(fd);
-		return -1;
-	}
-	if ((size_t)st.st_size > CONF_MAX_FILE_BYTES || p->total_bytes + (size_t)st.st_size > CONF_MAX_TOTAL_BYTES) {
-		MSG(p, CONF_MSG_ERROR, "%s is too large for mqttls to check (%lld bytes; at most %u per file)",
-		    path, (long long)st.st_size, CONF_MAX_FILE_BYTES);
-		close(fd);
-		return -1;
-	}
-	*buf = xrealloc(NULL, (size_t)st.st_size + 1);
-	/* A file that grows while we read it is read up to the size fstat gave. */
-	while (got < (size_t)st.st_size) {
-		r = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			MSG(p, CONF_MSG_FATAL, "cannot read %s: %s", path, strerror(errno));
-			free(*buf);
-			*buf = NULL;
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	(*buf)[got] = '\0';
-	*len = got;
-	p->total_bytes += got;
+	p->total_bytes += *len;
 	return 0;
 }
 

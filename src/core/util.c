@@ -105,6 +105,69 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, mode_t *type, struct mq_err *err)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (type)
+		*type = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		mq_errf_errno(err, "cannot open %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		mq_errf_errno(err, "cannot stat %s", path);
+		close(fd);
+		return -1;
+	}
+	if (type)
+		*type = st.st_mode & S_IFMT;
+	if (!S_ISREG(st.st_mode)) {
+		mq_errf(err, "%s is %s", path, S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+			: S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((size_t)st.st_size > cap) {
+		mq_errf(err, "%s is too large (%lld bytes; at most %zu)", path, (long long)st.st_size, cap);
+		close(fd);
+		return -1;
+	}
+	*out = malloc((size_t)st.st_size + 1);
+	if (!*out) {
+		mq_errf(err, "out of memory reading %s", path);
+		close(fd);
+		return -1;
+	}
+	/* A file that grows while it is read is read up to the size fstat gave. */
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, *out + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			mq_errf_errno(err, "cannot read %s", path);
+			free(*out);
+			*out = NULL;
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	(*out)[got] = '\0';
+	if (len)
+		*len = got;
+	return 0;
+}
+
 int mq_write_file(const char *path, const void *data, size_t len, mode_t mode, bool force,
 		  struct mq_err *err)
 {
