@@ -451,6 +451,32 @@ static void check_secret_mode(struct lint *L, const struct conf_listener *l, con
 	seen(f, "nothing fails: the broker works, and so would a copy of it made with this key");
 }
 
+/*
+ * log_dest file: mosquitto opens it after switching user and goes on without it when it cannot,
+ * so the log a user reads to debug stays empty. A message, not a finding: clients are not affected.
+ */
+static void check_log_files(struct lint *L)
+{
+	for (size_t i = 0; L->have_user && i < L->c->n_log_files; i++) {
+		const struct conf_str *s = &L->c->log_files[i];
+		struct fsaccess_result r;
+		char dir[4096];
+		const char *slash = strrchr(s->v, '/');
+
+		if (fsaccess_check(&L->user, s->v, FSA_W, &r) == FSA_OK)
+			continue;
+		if (r.verdict == FSA_MISSING && !strcmp(r.blocker, s->v) && slash) {
+			/* A new file: the directory must let the user in and write. */
+			snprintf(dir, sizeof dir, "%.*s", slash == s->v ? 1 : (int)(slash - s->v), s->v);
+			if (fsaccess_check(&L->user, dir, FSA_W | FSA_X, &r) == FSA_OK)
+				continue;
+		}
+		conf_msg_add(L->c, CONF_MSG_WARNING, s->at.file, s->at.line, "user %s cannot write the log file %s "
+			     "(%s): mosquitto keeps running but logs nothing there (\"Error: Unable to open log file "
+			     "... for writing.\")", L->user.name, E(L, s->v), r.why);
+	}
+}
+
 /* ---- certificates and keys ------------------------------------------------------------------- */
 
 /* Read a certificate or key file; a FIFO or device is not read (the permission check names it). */
@@ -1631,6 +1657,7 @@ int conf_lint_file(const char *path, const struct conf_lint_opts *o, struct conf
 		}
 	}
 	check_warnings(&L);
+	check_log_files(&L);
 	findings_sort(&out->findings);
 	for (size_t i = 0; i < L.n_arena; i++)
 		free(L.arena[i]);

@@ -147,6 +147,23 @@ t_is "root key: clean after the fix" "$(first_error)" ""
 t_broker rootkey "$P" "$text" && pub "$P" --cafile "$pki/ca.crt"
 t_is "root key: the real broker works after the fix" "$?" 0
 
+# ---- a log file the broker's user cannot write ----------------------------------------------------
+mkdir -p "$T_TMP/logs"
+chmod 0700 "$T_TMP/logs"
+P=$(t_free_port)
+text="listener $P 127.0.0.1
+allow_anonymous true
+log_dest file $T_TMP/logs/mosquitto.log"
+f=$(conf logfile "$text")
+lint "$f"
+t_like "log file in a root-only directory: a warning message" "$(t_json "$OUT" '[m["text"] for m in j["messages"] if m["level"] == "warning"]')" "cannot write the log file $T_TMP/logs/mosquitto.log"
+t_is "... not an error" "$LRC" 0
+if t_broker logfile "$P" "$text"; then
+	sleep 0.2
+	t_like "... the real mosquitto runs without it" "$(cat "$T_TMP/logfile.log")" "Unable to open log file .* for writing"
+	t_broker_stop logfile
+fi
+
 # ---- POSIX ACLs: the kernel's rules, not only the mode bits -----------------------------------
 if command -v setfacl >/dev/null; then
 	D=$T_TMP/acl
