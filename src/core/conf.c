@@ -718,7 +718,8 @@ static void do_include_dir(struct parser *p, char **save)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, include_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof *names, include_cmp);
 	saved_cur = p->c->cur;
 	saved_plugin = p->plugin_in_file;
 	listeners_before = p->c->n_listeners;

@@ -54,6 +54,15 @@ t_is "a missing file exits 1" "$?" 1
 t_like "... with one sentence naming it" "$out" "missing.conf.*No such file"
 t_is "... on one line" "$(printf '%s\n' "$out" | wc -l)" 1
 
+# ---- Debian's own configuration (local-only mode; conf.d holds only a README) -------------------
+if [ -r /etc/mosquitto/mosquitto.conf ]; then
+	lint /etc/mosquitto/mosquitto.conf
+	t_is "Debian's mosquitto.conf: read without an error" "$LRC" 0
+	t_is "... one local-only listener" "$(t_json "$OUT" '[(l["origin"], l["port"], l["anonymous"]) for l in j["listeners"]]')" '[["local_only", 1883, true]]'
+else
+	t_skip "no /etc/mosquitto/mosquitto.conf"
+fi
+
 # ---- a healthy TLS broker ----------------------------------------------------------------------
 P=$(t_free_port)
 text="listener $P 127.0.0.1

@@ -439,6 +439,21 @@ static void include_dir_keeps_main_listener(void **state)
 	assert_string_equal(c.listeners[0].certfile.v, "/c");
 	conf_free(&c);
 
+	/* An empty include_dir (Debian's conf.d holds only a README). */
+	snprintf(inc, sizeof inc, "%s/empty.d", t->dir);
+	mkdir(inc, 0755);
+	put(inc, "README", "not a .conf file\n");
+	snprintf(text, sizeof text, "listener 8883\ninclude_dir %s\n", inc);
+	put(t->dir, "m3.conf", text);
+	snprintf(main_path, sizeof main_path, "%s/m3.conf", t->dir);
+	conf_init(&c);
+	assert_int_equal(conf_read_file(&c, main_path, &err), 0);
+	assert_int_equal(c.n_files, 1);
+	assert_int_equal(c.n_msgs, 0);
+	conf_free(&c);
+	snprintf(main_path, sizeof main_path, "%s/m2.conf", t->dir);
+	snprintf(inc, sizeof inc, "%s/quiet.d", t->dir);
+
 	/* When the included files open listeners, 2.0.11 loses what follows in the main file. */
 	put(inc, "more.conf", "listener 9000\n");
 	conf_init(&c);
