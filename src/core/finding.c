@@ -51,6 +51,11 @@ static const struct finding_def defs[] = {
 	{ "CONF_TLS_VERSION_PINNED", W, "A TLS listener accepts only one TLS version" },
 	{ "CONF_NO_ACL", W, "Clients have their own identities but no ACL limits what they may do" },
 	{ "BROKER_CERT_STALE", E, "The broker serves another certificate than the certfile on disk" },
+	/* Extensions beyond the contract's table (additive): a failed stage that no more specific
+	 * rule explains still gets an error finding, so the root cause is never silent. */
+	{ "TLS_HANDSHAKE_FAILED", E, "The TLS handshake failed for a reason mqttls could not name" },
+	{ "VERIFY_FAILED", E, "The broker's certificate does not verify" },
+	{ "MQTT_CONNECT_FAILED", E, "The MQTT connection failed after TLS" },
 };
 
 #undef E

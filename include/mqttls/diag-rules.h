@@ -1,0 +1,102 @@
+/*
+ * diag-rules — from what a diagnosis observed to findings. Pure: no I/O, no clock of its
+ * own (the observation carries "now"), so every rule can be tested on a synthetic
+ * observation. A rule is a table row: the finding id, the stage it belongs to, a check and
+ * an explanation (title, evidence in the user's terms, the fix as commands, and what the
+ * same failure looks like on an ESP32, in mosquitto_pub and in the broker log).
+ *
+ * Findings are derived only from what was observed (alerts, OpenSSL errors, verification
+ * results and the certificates themselves, CONNACK codes), never from how a test broker
+ * happens to be set up.
+ */
+#ifndef MQTTLS_DIAG_RULES_H
+#define MQTTLS_DIAG_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "chain.h"
+#include "diag.h"
+#include "finding.h"
+#include "mqconn.h"
+#include "probe.h"
+#include "target.h"
+
+/* What the local checks found about one file the TARGET names. */
+enum diag_file_state {
+	DIAG_FILE_UNSET,       /* not given */
+	DIAG_FILE_OK,
+	DIAG_FILE_MISSING,
+	DIAG_FILE_UNREADABLE,  /* exists, cannot be read (why says so) */
+	DIAG_FILE_EMPTY,
+	DIAG_FILE_DER,         /* a DER certificate where PEM is needed */
+	DIAG_FILE_NOT_CERT,    /* not a certificate (why says what it is) */
+	DIAG_FILE_NOT_KEY,     /* not a private key */
+	DIAG_FILE_ENCRYPTED,   /* a private key that needs a password */
+	DIAG_FILE_NOT_CA,      /* certificates, none of them a CA */
+	DIAG_FILE_NOT_DIR,     /* --capath that is not a directory */
+};
+
+struct diag_file_obs {
+	enum diag_file_state state;
+	const char *path;
+	char why[256];
+};
+
+/* Which phase of the diagnosis a rule runs in. */
+enum diag_rule_phase {
+	DIAG_PHASE_LOCAL,      /* before connecting */
+	DIAG_PHASE_RESOLVE,
+	DIAG_PHASE_TCP,
+	DIAG_PHASE_TLS,        /* the TLS stage and verification */
+	DIAG_PHASE_MQTT,
+	DIAG_PHASE_PUBSUB,
+	DIAG_PHASE_END,        /* warnings, once everything is known */
+};
+
+struct diag_obs {
+	const struct target *t;
+	long long now;                 /* UNIX seconds */
+	double timeout;
+
+	struct diag_file_obs cafile, capath, cert, key;
+	const struct cert_info *ca;    /* the certificates of --cafile, when readable */
+	size_t n_ca;
+	const struct cert_info *client; /* the certificate of --cert, when readable */
+	bool key_mismatch;
+
+	bool resolve_done, resolved;
+	char resolve_error[160];       /* gai_strerror() or "no answer within N s" */
+	bool host_is_ip;
+	char addresses[256];           /* "127.0.0.1, ::1" */
+
+	const struct probe_result *tls;    /* the TLS (or, for mqtt://, plain) probe; NULL before it ran */
+	const struct probe_result *plain;  /* plain MQTT CONNECT on the same port, when TLS looked wrong */
+	int accepts_12, accepts_13;        /* -1 not probed, 0 refused, 1 accepted */
+	const struct probe_result *weak_old, *weak_nofs;
+	bool tls_target;                   /* false for mqtt:// */
+
+	const struct cert_info *chain;     /* presented by the broker, leaf first */
+	size_t n_chain;
+	/* The CA that issued the top of the presented chain, when a certificate file next to the
+	 * CA file (or the client certificate) holds it: the missing piece, seen on disk. */
+	bool issuer_found;
+	bool issuer_chains_to_trusted;     /* it is signed by a CA of --cafile: an intermediate */
+	char issuer_path[512];
+
+	const struct mqconn_result *mq;    /* NULL when the MQTT stages did not run */
+};
+
+/* Add the findings of every rule of this phase (in table order). Returns how many were added. */
+size_t diag_rules_apply(const struct diag_obs *o, enum diag_rule_phase phase, struct findings *out);
+
+/* Run every phase in order (tests and tools that already hold a whole observation). */
+size_t diag_rules_apply_all(const struct diag_obs *o, struct findings *out);
+
+/* The stage a finding id is shown under. */
+enum diag_stage_id diag_rules_stage(const char *id);
+
+/* One line about the verification result for the verify stage's detail. */
+void diag_rules_verify_summary(const struct diag_obs *o, char *buf, size_t size);
+
+#endif
