@@ -1,11 +1,157 @@
-/* Placeholder until the diagnose issue lands: the command is listed but says plainly that it is not built. */
-#include "cli.h"
+/* mqttls diagnose [TARGET] — walk every stage of the connection and name what is wrong. */
+#include <stdlib.h>
+#include <string.h>
 
-const char usage_diagnose[] = "usage: mqttls diagnose ...\n\nNot built yet in this version of mqttls.\n";
+#include "cli.h"
+#include "report.h"
+#include "mqttls/diag.h"
+#include "mqttls/util.h"
+
+const char usage_diagnose[] =
+	"usage: mqttls diagnose [TARGET] [--json] [--timeout SEC] [--broker-conf FILE]\n"
+	"       mqttls diagnose mosquitto_sub -h HOST -p 8883 --cafile ca.crt -t topic   (paste a failing command)\n"
+	"\n"
+	"Walks every stage of an MQTT-over-TLS connection — resolve, tcp, tls, verify, mqtt_connect,\n"
+	"pubsub — and says what is wrong in one sentence, with the evidence, the fix as commands, and\n"
+	"what the same failure looks like on an ESP32, in mosquitto_pub and in the broker's log.\n"
+	"The local files (--cafile, --cert, --key) are checked before connecting. The last stage\n"
+	"publishes and subscribes at QoS 1 on a unique topic under -t (default mqttls/diag/...).\n"
+	"\n"
+	"  --json             the contract's JSON object on standard output\n"
+	"  --timeout SEC      how long a silent peer is waited for, per step (default 5)\n"
+	"  --broker-conf FILE fold in what lint-conf finds in the broker's mosquitto.conf\n"
+	"  --no-weak-probe    do not test whether the broker accepts TLS 1.0/1.1 or suites without\n"
+	"                     forward secrecy (two extra handshakes)\n"
+	"  --show-log         also print libmosquitto's log and the engine's notes\n"
+	"\n"
+	"Exit status: 0 when every stage passed, 1 when the connection fails or an error was found,\n"
+	"2 for a usage error.\n"
+	"\n";
+
+struct dctx {
+	const struct cli_cmd *self;
+	bool json, show_log, no_weak;
+	double timeout;
+	const char *broker_conf;
+	int own_args;
+	struct report_style st;
+	bool header_done;
+	const struct target *t;
+};
+
+static int own(void *ctx, int argc, char **argv, int i)
+{
+	struct dctx *d = ctx;
+	const char *a = argv[i];
+
+	if (!strcmp(a, "--json")) {
+		d->json = true;
+		d->own_args++;
+		return 1;
+	}
+	if (!strcmp(a, "--show-log")) {
+		d->show_log = true;
+		d->own_args++;
+		return 1;
+	}
+	if (!strcmp(a, "--no-weak-probe")) {
+		d->no_weak = true;
+		d->own_args++;
+		return 1;
+	}
+	if (!strcmp(a, "--timeout") || !strcmp(a, "--broker-conf")) {
+		if (i + 1 >= argc) {
+			cli_usage_error(d->self, "option %s needs a value", a);
+			return -1;
+		}
+		if (!strcmp(a, "--timeout")) {
+			d->timeout = cli_parse_seconds(argv[i + 1]);
+			if (d->timeout < 0) {
+				cli_usage_error(d->self, "invalid --timeout '%s': expected a positive number of seconds", argv[i + 1]);
+				return -1;
+			}
+		} else {
+			d->broker_conf = argv[i + 1];
+		}
+		d->own_args += 2;
+		return 2;
+	}
+	return 0;
+}
+
+static void header(struct dctx *d)
+{
+	const struct target *t = d->t;
+	const struct report_style *st = &d->st;
+
+	printf("%smqttls diagnose%s %s port %d, %s", st->color ? "\033[1m" : "", st->color ? "\033[0m" : "", t->host, t->port,
+	       t->tls ? "TLS" : "plain MQTT");
+	if (t->tls)
+		printf(", CA %s", t->cafile ? t->cafile : t->capath ? t->capath : "from the system store");
+	if (t->cert)
+		printf(", client certificate %s", t->cert);
+	printf(", MQTT %s\n\n", t->mqtt_version == 5 ? "5" : t->mqtt_version == 31 ? "3.1" : "3.1.1");
+	fflush(stdout);
+}
+
+static void observe(void *ctx, const struct diag_event *ev)
+{
+	struct dctx *d = ctx;
+
+	if (d->json)
+		return;
+	if (!d->header_done) {
+		header(d);
+		d->header_done = true;
+	}
+	if (ev->kind == DIAG_EV_STAGE_FINISHED) {
+		report_stage(stdout, &d->st, ev->stage, ev->state);
+		fflush(stdout);
+	}
+}
 
 int cmd_diagnose(const struct cli_cmd *self, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_fail(self, "this command is not built yet in this version of mqttls");
+	struct target t;
+	struct dctx d = { .self = self, .timeout = 5 };
+	struct diag_opts o;
+	struct diag_result *r = NULL;
+	struct mq_err err = { 0 };
+	int rc;
+
+	target_init(&t);
+	rc = cli_parse_target(self, argc, argv, &t, own, &d);
+	if (rc != EXIT_OK) {
+		target_free(&t);
+		return rc;
+	}
+	if (d.broker_conf) {
+		target_free(&t);
+		return cli_fail(self, "--broker-conf needs the lint-conf engine, which this build of mqttls does not have yet; "
+			       "run 'mqttls lint-conf %s' once it is available", d.broker_conf);
+	}
+	diag_opts_init(&o);
+	o.timeout = d.timeout;
+	o.no_weak_probe = d.no_weak;
+	d.t = &t;
+	report_style_init(&d.st, stdout);
+
+	if (diag_run(&t, &o, observe, &d, &r, &err) < 0) {
+		target_free(&t);
+		return cli_fail(self, "%s", err.msg);
+	}
+	if (d.json) {
+		cli_print_json(diag_result_to_json(r));
+	} else {
+		report_findings(stdout, &d.st, r, false);
+		if (d.show_log && r->n_log) {
+			printf("\nLog:\n");
+			for (size_t i = 0; i < r->n_log; i++)
+				printf("  %s\n", r->log[i]);
+		}
+	}
+	rc = r->ok ? EXIT_OK : EXIT_FAIL;
+	diag_result_free(r);
+	target_free(&t);
+	return rc;
 }
