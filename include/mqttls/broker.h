@@ -25,6 +25,14 @@ const char *broker_exe(void);
 int broker_start(const char *dir, const char *conf_text, int port, int wait_ms, pid_t *pid,
 		 struct mq_err *err) MQ_WUR;
 
+/*
+ * Start mosquitto on an existing configuration file, with its output appended to log, and wait
+ * (up to wait_ms) until host:port accepts connections. On failure the error quotes mosquitto's
+ * own last log line. *pid receives the PID.
+ */
+int broker_run(const char *conf, const char *log, const char *host, int port, int wait_ms, pid_t *pid,
+	       struct mq_err *err) MQ_WUR;
+
 /* True when pid is alive and is a mosquitto process. */
 bool broker_alive(pid_t pid);
 

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "mqttls/chain.h"
+#include "mqttls/esp32.h"
 #include "mqttls/pki.h"
 #include "mqttls/util.h"
 
@@ -479,13 +480,10 @@ static int do_export(const struct cli_cmd *self, struct args *a)
 			cert_info_free(&ci);
 		}
 		printf(" * ESP-IDF: mqttls certs export-esp32 FILE --esp-idf > main/ca.pem (EMBED_TXTFILES)\n */\n");
-		printf("const char *%s =\n", a->var);
-		for (char *line = pem, *end = pem + len; line < end;) {
-			char *nl = memchr(line, '\n', (size_t)(end - line));
-			size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
-			printf("\"%.*s\\n\"%s\n", (int)l, line, line + l + 1 >= end ? ";" : "");
-			line += l + 1;
-		}
+		struct mq_str lit = { 0 };
+		esp32_c_string(&lit, a->var, pem, (size_t)len);
+		fputs(lit.s, stdout);
+		mq_str_free(&lit);
 	}
 	BIO_free(b);
 	sk_X509_pop_free(sk, X509_free);

@@ -32,21 +32,47 @@ const char *broker_exe(void)
 	return NULL;
 }
 
-char *broker_last_log_line(const char *dir, char *buf, size_t size)
+/*
+ * What to quote from a broker's log: its last "Error: ..." line with the OpenSSL reason that
+ * follows it ("Permission denied"), rather than the last of the OpenSSL lines; else the last line.
+ */
+static char *log_last_line(const char *log, char *buf, size_t size)
 {
-	char path[PATH_MAX], *text = NULL;
+	char *text = NULL, *line, *save = NULL, *err_line = NULL, *reason = NULL, *last = NULL;
 	size_t len = 0;
 
 	buf[0] = '\0';
-	if (!mq_path_join(path, sizeof path, dir, "mosquitto.log") ||
-	    mq_read_file(path, 1 << 20, &text, &len, NULL) < 0)
+	if (mq_read_file(log, 1 << 20, &text, &len, NULL) < 0)
 		return buf;
-	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	char *nl = strrchr(text, '\n');
-	snprintf(buf, size, "%s", nl ? nl + 1 : text);
+	for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		char *e = strstr(line, "Error: "), *o = strstr(line, "OpenSSL Error[0]: ");
+		if (!*line)
+			continue;
+		last = line;
+		if (o && err_line && !reason) {
+			char *r = strrchr(o, ':');
+			reason = r && r[1] ? r + 1 : o + 18;
+		} else if (e && !strstr(line, "OpenSSL Error")) {
+			err_line = line;
+			reason = NULL;
+		}
+	}
+	if (err_line)
+		snprintf(buf, size, "%s%s%s%s", err_line, reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	else
+		snprintf(buf, size, "%s", last ? last : "");
 	free(text);
 	return buf;
+}
+
+char *broker_last_log_line(const char *dir, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	buf[0] = '\0';
+	if (!mq_path_join(path, sizeof path, dir, "mosquitto.log"))
+		return buf;
+	return log_last_line(path, buf, size);
 }
 
 /*
@@ -95,7 +121,22 @@ bool broker_alive(pid_t pid)
 int broker_start(const char *dir, const char *conf_text, int port, int wait_ms, pid_t *pid,
 		 struct mq_err *err)
 {
-	char conf[PATH_MAX], log[PATH_MAX], last[512];
+	char conf[PATH_MAX], log[PATH_MAX];
+
+	if (!mq_path_join(conf, sizeof conf, dir, "mosquitto.conf") ||
+	    !mq_path_join(log, sizeof log, dir, "mosquitto.log")) {
+		mq_errf(err, "directory path too long: %s", dir);
+		return -1;
+	}
+	if (mq_write_file(conf, conf_text, strlen(conf_text), 0644, true, err) < 0)
+		return -1;
+	return broker_run(conf, log, "127.0.0.1", port, wait_ms, pid, err);
+}
+
+int broker_run(const char *conf, const char *log, const char *host, int port, int wait_ms, pid_t *pid,
+	       struct mq_err *err)
+{
+	char last[512];
 	const char *exe = broker_exe();
 	double deadline;
 	pid_t child;
@@ -105,13 +146,6 @@ int broker_start(const char *dir, const char *conf_text, int port, int wait_ms, 
 		mq_errf(err, "mosquitto is not installed (Debian: apt-get install mosquitto)");
 		return -1;
 	}
-	if (!mq_path_join(conf, sizeof conf, dir, "mosquitto.conf") ||
-	    !mq_path_join(log, sizeof log, dir, "mosquitto.log")) {
-		mq_errf(err, "directory path too long: %s", dir);
-		return -1;
-	}
-	if (mq_write_file(conf, conf_text, strlen(conf_text), 0644, true, err) < 0)
-		return -1;
 	child = fork();
 	if (child < 0) {
 		mq_errf_errno(err, "cannot start mosquitto");
@@ -134,16 +168,16 @@ int broker_start(const char *dir, const char *conf_text, int port, int wait_ms, 
 	deadline = mq_now_ms() + wait_ms;
 	for (;;) {
 		if (waitpid(child, &status, WNOHANG) == child) {
-			broker_last_log_line(dir, last, sizeof last);
+			log_last_line(log, last, sizeof last);
 			mq_errf(err, "mosquitto exited at start%s%s (config %s)", last[0] ? ": " : "", last, conf);
 			return -1;
 		}
-		if (mq_wait_listening("127.0.0.1", port, 0) == 0)
+		if (mq_wait_listening(host, port, 0) == 0)
 			break;
 		if (mq_now_ms() > deadline) {
 			broker_stop(child);
-			broker_last_log_line(dir, last, sizeof last);
-			mq_errf(err, "mosquitto did not listen on 127.0.0.1:%d within %d ms%s%s", port, wait_ms,
+			log_last_line(log, last, sizeof last);
+			mq_errf(err, "mosquitto did not listen on %s:%d within %d ms%s%s", host, port, wait_ms,
 				last[0] ? "; its log says: " : "", last);
 			return -1;
 		}

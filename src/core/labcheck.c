@@ -1,0 +1,509 @@
+/*
+ * labcheck — "mqttls lab check": the real connections a lab's definition lists, and whether
+ * what they observed is what the fixed lab must show.
+ *
+ * A check never reads the student's files to decide: it (re)starts the broker on them and
+ * connects, as a diagnosis, as a simulated ESP32 (against the broker or against a rogue broker
+ * made for the check), or under a capture. Each kind of connection is one row of a table.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lab-int.h"
+#include "mqttls/device.h"
+#include "mqttls/finding.h"
+#include "mqttls/mitm.h"
+#include "mqttls/pki.h"
+#include "mqttls/util.h"
+
+/* Bounds of one connection: a device's own timeout, and the whole probe's. */
+#define DEVICE_TIMEOUT 5.0
+#define PROBE_DEADLINE 20
+/* The name a rogue's forgery carries in the certificate-confusion lab. */
+#define OTHER_NAME "other-device.lab"
+
+struct probe_env {
+	struct lab_ctx *c;
+	const struct labprobe *p;
+	struct lab_check_item *it;
+};
+
+static char *fmt(const char *f, ...) MQ_PRINTF(1, 2);
+
+static char *fmt(const char *f, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* Untrusted bytes (a rogue's capture) as printable text. */
+static char *esc(const void *p, size_t n)
+{
+	return mq_escape_dup(p, n);
+}
+
+/* ---- a simulated device, against the broker or a rogue ------------------------------------ */
+
+struct devrun {
+	struct event_base *base;
+	struct device *dev;
+	struct mitm *rogue;
+	struct device_opts o;
+	bool listening, stopped, done;
+	/* the device's side */
+	bool connected;
+	int published, rc;
+	char reason[300], verified[160], mbed[200], alert[64];
+	/* the rogue's side */
+	bool accepted, rejected, captured;
+	char rogue_alert[64], user[128], pass[128];
+	struct mq_err err;
+};
+
+static void devrun_finish(struct devrun *r)
+{
+	if (r->rogue && !r->stopped)
+		mitm_stop(r->rogue, "the check is done");
+	else
+		event_base_loopbreak(r->base);
+}
+
+static void on_device(const struct device_event *ev, void *arg)
+{
+	struct devrun *r = arg;
+
+	switch (ev->type) {
+	case DEVICE_EV_TLS:
+		snprintf(r->verified, sizeof r->verified, "%s", ev->verified ? ev->verified : "");
+		break;
+	case DEVICE_EV_CONNECTED:
+		r->connected = true;
+		break;
+	case DEVICE_EV_FAILED:
+		r->rc = ev->rc;
+		snprintf(r->reason, sizeof r->reason, "%s", ev->reason ? ev->reason : "");
+		if (ev->mbedtls_text)
+			snprintf(r->mbed, sizeof r->mbed, "an ESP32 would log %s", ev->mbedtls_text);
+		else if (ev->mbedtls_code)
+			snprintf(r->mbed, sizeof r->mbed, "an ESP32 would log -0x%04X", (unsigned)-ev->mbedtls_code);
+		snprintf(r->alert, sizeof r->alert, "%s", ev->alert ? ev->alert : "");
+		break;
+	case DEVICE_EV_DONE:
+		r->published = ev->published;
+		r->done = true;
+		devrun_finish(r);
+		break;
+	default:
+		break;
+	}
+}
+
+static void start_device(struct devrun *r)
+{
+	if (!(r->dev = device_new(r->base, &r->o, on_device, r, &r->err))) {
+		r->done = true;
+		devrun_finish(r);
+	}
+}
+
+static void on_rogue(const struct mitm_event *ev, void *arg)
+{
+	struct devrun *r = arg;
+	char *s;
+
+	switch (ev->type) {
+	case MITM_EV_LISTENING:
+		r->listening = true;
+		start_device(r);
+		break;
+	case MITM_EV_HANDSHAKE:
+		if (ev->result && !strcmp(ev->result, "accepted")) {
+			r->accepted = true;
+		} else {
+			r->rejected = true;
+			snprintf(r->rogue_alert, sizeof r->rogue_alert, "%s", ev->alert ? ev->alert : "");
+		}
+		break;
+	case MITM_EV_CONNECT:
+		r->captured = true;
+		if (ev->has_username && (s = esc(ev->username, ev->username_len))) {
+			snprintf(r->user, sizeof r->user, "%s", s);
+			free(s);
+		}
+		if (ev->has_password && (s = esc(ev->password, ev->password_len))) {
+			snprintf(r->pass, sizeof r->pass, "%s", s);
+			free(s);
+		}
+		break;
+	case MITM_EV_STOPPED:
+		r->stopped = true;
+		if (!r->listening && !r->err.msg[0])
+			mq_errf(&r->err, "the rogue broker stopped before it listened: %s", ev->reason ? ev->reason : "");
+		event_base_loopbreak(r->base);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct devrun *r = arg;
+
+	(void)fd;
+	(void)what;
+	mq_errf(&r->err, "the connection did not finish within %d s", PROBE_DEADLINE);
+	event_base_loopbreak(r->base);
+}
+
+static const char *verify_flag(enum labverify v)
+{
+	return v == LABVERIFY_NONE ? "--no-verify" : v == LABVERIFY_CA_ONLY ? "--skip-cn-check" : "";
+}
+
+/* The same device as a command line, for the student to run. */
+static char *device_command(const struct devrun *r, const struct labdevice *dv, const char *rogue)
+{
+	struct mq_str s = { 0 };
+
+	if (rogue)
+		mq_str_printf(&s, "%s & ", rogue);
+	if (!r->o.tls)
+		mq_str_printf(&s, "mqttls device mqtt://%s:%d", r->o.host, r->o.port);
+	else
+		mq_str_printf(&s, "mqttls device -h %s -p %d", r->o.host, r->o.port);
+	if (r->o.tls && dv->verify == LABVERIFY_NONE)
+		mq_str_printf(&s, " --no-verify");
+	else if (r->o.tls && r->o.cafile)
+		mq_str_printf(&s, " --cafile %s%s%s", r->o.cafile, *verify_flag(dv->verify) ? " " : "",
+			      verify_flag(dv->verify));
+	if (r->o.pin)
+		mq_str_printf(&s, " --pin %s", r->o.pin);
+	if (r->o.cert)
+		mq_str_printf(&s, " --cert %s --key %s", r->o.cert, r->o.key);
+	if (r->o.username)
+		mq_str_printf(&s, " -u %s -P %s", r->o.username, r->o.password ? r->o.password : "''");
+	return mq_str_take(&s);
+}
+
+static int load_device(struct probe_env *e, struct labdevice *dv, char *path, size_t size, struct mq_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!labctx_path(e->c, e->p->device, path, size)) {
+		mq_errf(err, "path too long: %s", e->c->workdir);
+		return -1;
+	}
+	if (mq_read_file(path, LABDEF_MAX_BYTES, &text, &len, err) < 0)
+		return -1;
+	rc = labdef_device_parse(dv, path, text, len, err);
+	free(text);
+	return rc;
+}
+
+static int probe_device(struct probe_env *e, struct mq_err *err)
+{
+	const struct labprobe *p = e->p;
+	struct lab_check_item *it = e->it;
+	struct devrun r = { 0 };
+	struct labdevice dv;
+	struct mitm_opts mo = { 0 };
+	const char *names[] = { OTHER_NAME };
+	const char *lab_bind[] = { e->c->lab_bind };
+	char devpath[PATH_MAX], cafile[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], listen[96], inter[PATH_MAX],
+		interkey[PATH_MAX], clone[PATH_MAX], client_id[64], topic[96];
+	char *rogue_cmd = NULL;
+	struct event *deadline = NULL;
+	struct timeval tv = { PROBE_DEADLINE, 0 };
+	int rc = -1, rogue_port = 0;
+
+	if (load_device(e, &dv, devpath, sizeof devpath, err) < 0) {
+		/* The student's settings file is theirs to break: that is an observation, not an error. */
+		it->observed = strdup("unreadable settings");
+		it->title = fmt("the device settings cannot be used");
+		it->detail = strdup(err->msg);
+		mq_err_clear(err);
+		return 0;
+	}
+	snprintf(client_id, sizeof client_id, "lab-check-%s", e->c->d->name);
+	snprintf(topic, sizeof topic, "lab/%s/check", e->c->d->name);
+	r.o = (struct device_opts){
+		.host = dv.host, .port = dv.port, .tls = dv.tls,
+		.verify = dv.verify == LABVERIFY_NONE ? DEVICE_VERIFY_NONE
+			  : dv.verify == LABVERIFY_CA_ONLY ? DEVICE_VERIFY_CA_ONLY : DEVICE_VERIFY_FULL,
+		.pin = dv.pin, .client_id = dv.client_id ? dv.client_id : client_id,
+		.username = dv.user, .password = dv.password, .mqtt_version = 4, .keepalive = 15,
+		.topic = dv.topic ? dv.topic : topic, .message = "lab check", .count = 1, .interval = 0.2,
+		.qos = 1, .timeout = DEVICE_TIMEOUT,
+	};
+	if (dv.cafile && labctx_path(e->c, dv.cafile, cafile, sizeof cafile))
+		r.o.cafile = cafile;
+	if (dv.cert && labctx_path(e->c, dv.cert, cert, sizeof cert) && labctx_path(e->c, dv.key, key, sizeof key)) {
+		r.o.cert = cert;
+		r.o.key = key;
+	}
+	if (!(r.base = event_base_new())) {
+		mq_errf(err, "cannot make an event loop");
+		goto out;
+	}
+	if (p->against != LABAGAINST_BROKER) {
+		const char *ip = e->c->lab_bind[0] ? e->c->ip : "127.0.0.1";
+		char *certfile = e->c->d->certfile ? labctx_expand(e->c, e->c->d->certfile, NULL) : NULL;
+
+		if ((rogue_port = mq_free_port()) < 0) {
+			free(certfile);
+			mq_errf(err, "no free port for the rogue broker");
+			goto out;
+		}
+		snprintf(listen, sizeof listen, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, rogue_port);
+		mo.listen = listen;
+		if (e->c->lab_bind[0]) {
+			mo.lab_bind = lab_bind;
+			mo.n_lab_bind = 1;
+		}
+		mo.duration = 2 * PROBE_DEADLINE;
+		mo.max_conns = 4;
+		if (p->against == LABAGAINST_ROGUE_OTHER_NAME) {
+			mo.forge.names = names;
+			mo.forge.n_names = 1;
+		} else if (certfile && mq_file_exists(certfile)) {
+			snprintf(clone, sizeof clone, "%s", certfile);
+			mo.clone = clone;
+		}
+		free(certfile);
+		if (p->against != LABAGAINST_ROGUE_SELF) {
+			/* The attacker holds the lab's intermediate: stolen from a provisioning laptop, say. */
+			if (!mq_path_join(inter, sizeof inter, e->c->pkidir, PKI_INTER_CERT) ||
+			    !mq_path_join(interkey, sizeof interkey, e->c->pkidir, PKI_INTER_KEY)) {
+				mq_errf(err, "path too long: %s", e->c->pkidir);
+				goto out;
+			}
+			mo.forge.mode = FORGE_CA;
+			mo.forge.ca_cert = inter;
+			mo.forge.ca_key = interkey;
+		}
+		rogue_cmd = fmt("mqttls mitm --listen %s%s%s%s%s%s", listen,
+				mo.forge.mode == FORGE_CA ? " --forge ca:" : "", mo.forge.mode == FORGE_CA ? inter : "",
+				mo.forge.mode == FORGE_CA ? "," : "", mo.forge.mode == FORGE_CA ? interkey : "",
+				p->against == LABAGAINST_ROGUE_OTHER_NAME ? " --forge-name " OTHER_NAME : "");
+		/* The device keeps its host name: the attacker took over its address (a hosts entry,
+		 * DHCP, a rogue access point); only the port is the rogue's. */
+		r.o.port = rogue_port;
+		if (!(r.rogue = mitm_new(r.base, &mo, on_rogue, &r, err)))
+			goto out;
+		if (r.done && !r.stopped)
+			mitm_stop(r.rogue, "the device could not start");
+	} else {
+		start_device(&r);
+	}
+	if (!r.done || r.rogue) {
+		if (!(deadline = evtimer_new(r.base, on_deadline, &r)) || evtimer_add(deadline, &tv) < 0) {
+			mq_errf(err, "cannot arm a timer");
+			goto out;
+		}
+		event_base_dispatch(r.base);
+	}
+	it->command = device_command(&r, &dv, rogue_cmd);
+	if (r.err.msg[0] && !r.dev) {
+		it->observed = strdup("not run");
+		it->title = strdup("the device could not be started");
+		it->detail = strdup(r.err.msg);
+		rc = 0;
+		goto out;
+	}
+	/* A rogue that never saw a handshake was never reached: that proves nothing either way. */
+	it->observed = strdup(r.connected ? "connected"
+			      : p->against != LABAGAINST_BROKER && !r.accepted && !r.rejected ? "not reached"
+											 : "refused");
+	it->pass = !strcmp(p->expect, it->observed);
+	if (p->against != LABAGAINST_BROKER && r.connected) {
+		it->title = strdup("the device accepted the rogue broker");
+		it->detail = r.captured && r.pass[0]
+				     ? fmt("%s; it sent the rogue its user name '%s' and password '%s'", r.verified, r.user, r.pass)
+				     : fmt("%s; it published to the rogue", r.verified);
+		if (dv.verify != LABVERIFY_CA)
+			it->finding = "INSECURE_VERIFY_OFF";
+	} else if (p->against != LABAGAINST_BROKER && !r.accepted && !r.rejected) {
+		it->title = strdup("the device never reached the rogue broker");
+		it->detail = fmt("rc=%d %s", r.rc, r.reason);
+	} else if (p->against != LABAGAINST_BROKER) {
+		it->title = strdup("the device refused the rogue broker");
+		it->detail = fmt("rc=%d %s%s%s%s%s", r.rc, r.reason, r.mbed[0] ? "; " : "", r.mbed,
+				 r.rogue_alert[0] ? "; the rogue saw the alert " : "", r.rogue_alert);
+	} else if (r.connected) {
+		it->title = strdup("the device connected to the lab's broker");
+		it->detail = fmt("%s; %d message%s published", r.o.tls ? r.verified : "plain MQTT, no TLS at all",
+				 r.published, r.published == 1 ? "" : "s");
+	} else {
+		it->title = strdup("the device could not connect to the lab's broker");
+		it->detail = fmt("rc=%d %s%s%s%s%s", r.rc, r.reason, r.mbed[0] ? "; " : "", r.mbed,
+				 r.alert[0] ? "; alert " : "", r.alert);
+	}
+	rc = 0;
+out:
+	if (deadline)
+		event_free(deadline);
+	if (r.dev)
+		device_free(r.dev);
+	if (r.rogue)
+		mitm_free(r.rogue);
+	if (r.base)
+		event_base_free(r.base);
+	free(rogue_cmd);
+	labdevice_free(&dv);
+	return rc;
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+static const struct {
+	enum labprobe_kind kind;
+	const char *name;
+	int (*run)(struct probe_env *e, struct mq_err *err);
+} probe_kinds[] = {
+	{ LABPROBE_DIAGNOSE, "diagnose", NULL },
+	{ LABPROBE_DEVICE, "device", probe_device },
+	{ LABPROBE_CAPTURE, "capture", NULL },
+};
+
+static void item_free(struct lab_check_item *it)
+{
+	free(it->why);
+	free(it->kind);
+	free(it->command);
+	free(it->expect);
+	free(it->observed);
+	free(it->title);
+	free(it->detail);
+	free(it->fix);
+}
+
+void lab_check_free(struct lab_check *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_items; i++)
+		item_free(&c->items[i]);
+	free(c->items);
+	memset(c, 0, sizeof *c);
+}
+
+int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
+{
+	struct lab_ctx c;
+	char fp[LABCTX_FP_HEX];
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (labctx_open(name, &c, err) < 0)
+		return -1;
+	snprintf(out->name, sizeof out->name, "%s", c.d->name);
+	out->number = c.d->number;
+	if (c.d->n_probes == 0) {
+		mq_errf(err, "lab '%s' has nothing to check: it is the working reference the other labs break", c.d->name);
+		return -1;
+	}
+	if (labctx_lock(&c, err) < 0)
+		return -1;
+	if (!c.active) {
+		mq_errf(err, "lab '%s' is not started (mqttls lab start %s)", c.d->name, c.d->name);
+		goto out;
+	}
+	/* The student changed files (or modes, or owners), or the broker is down: as they would,
+	 * restart it on what is there now, so the check sees what a device would. */
+	if (labctx_fingerprint(&c, fp, err) < 0)
+		goto out;
+	if (!labctx_broker_running(&c) || strcmp(fp, c.broker_fp)) {
+		struct mq_err ignore = { 0 };
+		if (labctx_broker_down(&c, err) < 0)
+			goto out;
+		out->restarted = true;
+		if (labctx_broker_up(&c, &ignore) < 0 && !c.broker_error[0])
+			goto out;
+	}
+	out->broker_running = labctx_broker_running(&c);
+	snprintf(out->broker_error, sizeof out->broker_error, "%s", out->broker_running ? "" : c.broker_error);
+	out->items = calloc(c.d->n_probes, sizeof *out->items);
+	if (!out->items) {
+		mq_errf(err, "out of memory");
+		goto out;
+	}
+	out->pass = true;
+	for (size_t i = 0; i < c.d->n_probes; i++) {
+		const struct labprobe *p = &c.d->probes[i];
+		struct lab_check_item *it = &out->items[out->n_items++];
+		struct probe_env e = { .c = &c, .p = p, .it = it };
+
+		it->why = strdup(p->why);
+		it->kind = strdup(probe_kinds[p->kind].name);
+		it->expect = strdup(p->expect);
+		if (!probe_kinds[p->kind].run) {
+			mq_errf(err, "lab '%s' needs the %s engine, which is not in this build yet", c.d->name,
+				probe_kinds[p->kind].name);
+			goto out;
+		}
+		if (probe_kinds[p->kind].run(&e, err) < 0)
+			goto out;
+		out->pass &= it->pass;
+	}
+	out->at = (long long)time(NULL);
+	c.last_check = out->pass;
+	c.last_check_at = out->at;
+	if (labctx_save(&c, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	labctx_close(&c);
+	return rc;
+}
+
+cJSON *lab_check_to_json(const struct lab_check *c)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	char t[32];
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "lab", c->name);
+	cJSON_AddNumberToObject(o, "number", c->number);
+	cJSON_AddBoolToObject(o, "pass", c->pass);
+	cJSON_AddBoolToObject(o, "restarted", c->restarted);
+	cJSON_AddBoolToObject(o, "broker_running", c->broker_running);
+	cJSON_AddStringToObject(o, "broker_error", c->broker_error);
+	cJSON_AddStringToObject(o, "at", c->at ? mq_iso8601(c->at, t, sizeof t) : "");
+	arr = cJSON_AddArrayToObject(o, "checks");
+	for (size_t i = 0; i < c->n_items; i++) {
+		const struct lab_check_item *it = &c->items[i];
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "why", it->why ? it->why : "");
+		cJSON_AddStringToObject(j, "kind", it->kind ? it->kind : "");
+		cJSON_AddStringToObject(j, "command", it->command ? it->command : "");
+		cJSON_AddStringToObject(j, "expect", it->expect ? it->expect : "");
+		cJSON_AddStringToObject(j, "observed", it->observed ? it->observed : "");
+		cJSON_AddBoolToObject(j, "pass", it->pass);
+		if (it->finding)
+			cJSON_AddStringToObject(j, "finding", it->finding);
+		else
+			cJSON_AddNullToObject(j, "finding");
+		cJSON_AddStringToObject(j, "title", it->title ? it->title : "");
+		cJSON_AddStringToObject(j, "detail", it->detail ? it->detail : "");
+		cJSON_AddStringToObject(j, "fix", it->fix ? it->fix : "");
+		cJSON_AddItemToArray(arr, j);
+	}
+	return o;
+}
