@@ -114,7 +114,7 @@ struct labprobe {
 	enum labprobe_kind kind;
 	char *why;               /* what this connection proves, one line */
 	char *expect;            /* "ok", "connected", "refused", "no-plaintext" or finding ids "A|B" */
-	char *target;            /* diagnose: TARGET options (a template) */
+	char *target;            /* diagnose, device: TARGET options (a template) */
 	char *device;            /* device, capture: a device settings file in the work directory */
 	enum labagainst against;
 	char *broker_conf;       /* diagnose: fold this configuration's findings in (a template) */

@@ -327,7 +327,6 @@ static int lab_hint_cmd(const struct cli_cmd *self, const struct lab_args *a)
 		}
 	} else {
 		cli_wrap(stdout, h.text, 2, 2, 96);
-		printf("\n");
 	}
 	free(h.text);
 	if (h.index == h.total)
@@ -343,6 +342,8 @@ static void print_item(const struct lab_check_item *it)
 	printf("      ran:       ");
 	put_escaped(it->command ? it->command : "");
 	printf("\n      expected:  %s\n      observed:  %s", it->expect, it->observed ? it->observed : "?");
+	if (it->finding && (!it->observed || strcmp(it->finding, it->observed)))
+		printf(" (%s)", it->finding);
 	if (it->title) {
 		printf(" — ");
 		put_escaped(it->title);
@@ -351,14 +352,12 @@ static void print_item(const struct lab_check_item *it)
 	if (it->detail && *it->detail) {
 		char *e = mq_escape_dup(it->detail, strlen(it->detail));
 		cli_wrap(stdout, e ? e : "", 17, 17, 100);
-		printf("\n");
 		free(e);
 	}
 	if (it->fix && *it->fix) {
 		char *e = mq_escape_dup(it->fix, strlen(it->fix));
 		printf("      fix:\n");
 		cli_wrap(stdout, e ? e : "", 17, 17, 100);
-		printf("\n");
 		free(e);
 	}
 }

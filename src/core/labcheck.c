@@ -16,10 +16,12 @@
 #include <event2/event.h>
 
 #include "lab-int.h"
+#include "mqttls/capture.h"
 #include "mqttls/device.h"
 #include "mqttls/finding.h"
 #include "mqttls/mitm.h"
 #include "mqttls/pki.h"
+#include "mqttls/target.h"
 #include "mqttls/util.h"
 
 /* Bounds of one connection: a device's own timeout, and the whole probe's. */
@@ -54,29 +56,54 @@ static char *esc(const void *p, size_t n)
 	return mq_escape_dup(p, n);
 }
 
-/* ---- a simulated device, against the broker or a rogue ------------------------------------ */
+/* ---- a simulated device, against the broker or a rogue, maybe under a capture -------------- */
 
 struct devrun {
 	struct event_base *base;
 	struct device *dev;
 	struct mitm *rogue;
+	struct capture *cap;
+	struct event *settle;
 	struct device_opts o;
-	bool listening, stopped, done;
+	bool listening, stopped, done, cap_done;
 	/* the device's side */
-	bool connected;
+	bool connected, tls_failed;
 	int published, rc;
 	char reason[300], verified[160], mbed[200], alert[64];
 	/* the rogue's side */
 	bool accepted, rejected, captured;
 	char rogue_alert[64], user[128], pass[128];
+	/* the capture's side: credentials seen in clear, TLS flows seen */
+	bool plain_creds, plain_mqtt;
+	unsigned tls_flows;
+	char sniffed[300];
 	struct mq_err err;
 };
 
+static bool devrun_over(const struct devrun *r)
+{
+	return r->done && (!r->rogue || r->stopped) && (!r->cap || r->cap_done);
+}
+
+static void on_settled(evutil_socket_t fd, short what, void *arg)
+{
+	struct devrun *r = arg;
+
+	(void)fd;
+	(void)what;
+	capture_stop(r->cap);
+}
+
+/* The device is done: let the capture see the last packets, stop the rogue, then leave. */
 static void devrun_finish(struct devrun *r)
 {
+	struct timeval settle = { 0, 300 * 1000 };
+
 	if (r->rogue && !r->stopped)
 		mitm_stop(r->rogue, "the check is done");
-	else
+	if (r->cap && !r->cap_done && !r->settle && (r->settle = evtimer_new(r->base, on_settled, r)) != NULL)
+		evtimer_add(r->settle, &settle);
+	if (devrun_over(r))
 		event_base_loopbreak(r->base);
 }
 
@@ -99,6 +126,8 @@ static void on_device(const struct device_event *ev, void *arg)
 		else if (ev->mbedtls_code)
 			snprintf(r->mbed, sizeof r->mbed, "an ESP32 would log -0x%04X", (unsigned)-ev->mbedtls_code);
 		snprintf(r->alert, sizeof r->alert, "%s", ev->alert ? ev->alert : "");
+		/* A failure with an mbedTLS code or verify flags happened in the handshake, not before. */
+		r->tls_failed = ev->mbedtls_code || ev->verify_flags || ev->alert;
 		break;
 	case DEVICE_EV_DONE:
 		r->published = ev->published;
@@ -151,7 +180,42 @@ static void on_rogue(const struct mitm_event *ev, void *arg)
 		r->stopped = true;
 		if (!r->listening && !r->err.msg[0])
 			mq_errf(&r->err, "the rogue broker stopped before it listened: %s", ev->reason ? ev->reason : "");
-		event_base_loopbreak(r->base);
+		if (!r->listening)
+			r->done = true;
+		if (devrun_over(r))
+			event_base_loopbreak(r->base);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_capture(void *ctx, const struct capture_event *ev)
+{
+	struct devrun *r = ctx;
+	const struct mqtt_pkt *m;
+	char *u, *p;
+
+	switch (ev->type) {
+	case CAPTURE_EV_CLIENT_HELLO:
+		r->tls_flows++;
+		break;
+	case CAPTURE_EV_MQTT:
+		r->plain_mqtt = true;
+		m = ev->u.mqtt;
+		if (ev->dir != CAPTURE_C2S || m->type != MQTT_CONNECT || (!m->username.p && !m->password.p))
+			break;
+		r->plain_creds = true;
+		u = m->username.p ? esc(m->username.p, m->username.len) : NULL;
+		p = m->password.p ? esc(m->password.p, m->password.len) : NULL;
+		snprintf(r->sniffed, sizeof r->sniffed, "user name '%s', password '%s'", u ? u : "", p ? p : "");
+		free(u);
+		free(p);
+		break;
+	case CAPTURE_EV_DONE:
+		r->cap_done = true;
+		if (devrun_over(r))
+			event_base_loopbreak(r->base);
 		break;
 	default:
 		break;
@@ -168,27 +232,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(r->base);
 }
 
-static const char *verify_flag(enum labverify v)
-{
-	return v == LABVERIFY_NONE ? "--no-verify" : v == LABVERIFY_CA_ONLY ? "--skip-cn-check" : "";
-}
-
 /* The same device as a command line, for the student to run. */
-static char *device_command(const struct devrun *r, const struct labdevice *dv, const char *rogue)
+static char *device_command(const struct devrun *r, enum labverify verify, const char *before)
 {
 	struct mq_str s = { 0 };
 
-	if (rogue)
-		mq_str_printf(&s, "%s & ", rogue);
+	if (before)
+		mq_str_printf(&s, "%s & ", before);
 	if (!r->o.tls)
 		mq_str_printf(&s, "mqttls device mqtt://%s:%d", r->o.host, r->o.port);
 	else
 		mq_str_printf(&s, "mqttls device -h %s -p %d", r->o.host, r->o.port);
-	if (r->o.tls && dv->verify == LABVERIFY_NONE)
+	if (r->o.tls && verify == LABVERIFY_NONE)
 		mq_str_printf(&s, " --no-verify");
 	else if (r->o.tls && r->o.cafile)
-		mq_str_printf(&s, " --cafile %s%s%s", r->o.cafile, *verify_flag(dv->verify) ? " " : "",
-			      verify_flag(dv->verify));
+		mq_str_printf(&s, " --cafile %s%s", r->o.cafile, verify == LABVERIFY_CA_ONLY ? " --skip-cn-check" : "");
 	if (r->o.pin)
 		mq_str_printf(&s, " --pin %s", r->o.pin);
 	if (r->o.cert)
@@ -198,47 +256,229 @@ static char *device_command(const struct devrun *r, const struct labdevice *dv, 
 	return mq_str_take(&s);
 }
 
-static int load_device(struct probe_env *e, struct labdevice *dv, char *path, size_t size, struct mq_err *err)
+static char *dup_or_null(const char *s)
 {
-	char *text = NULL;
+	return s ? strdup(s) : NULL;
+}
+
+/*
+ * The device the check runs: the student's settings file (their sketch's setup(), as data), or
+ * TARGET options the definition gives. A settings file the student broke is an observation
+ * (it->observed "unreadable settings"), not an error: returns 1 then.
+ */
+static int load_device(struct probe_env *e, struct labdevice *dv, struct mq_err *err)
+{
+	char path[PATH_MAX], *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (!labctx_path(e->c, e->p->device, path, size)) {
+	memset(dv, 0, sizeof *dv);
+	if (e->p->target) {
+		struct target t;
+		char *line = labctx_expand(e->c, e->p->target, err);
+
+		target_init(&t);
+		rc = line ? target_parse_line(&t, line, err) : -1;
+		free(line);
+		if (rc == 0) {
+			dv->host = dup_or_null(t.host);
+			dv->port = t.port;
+			dv->tls = t.tls;
+			dv->verify = t.verify == TARGET_VERIFY_NONE ? LABVERIFY_NONE
+				     : t.verify == TARGET_VERIFY_NO_HOST ? LABVERIFY_CA_ONLY : LABVERIFY_CA;
+			dv->cafile = dup_or_null(t.cafile);
+			dv->cert = dup_or_null(t.cert);
+			dv->key = dup_or_null(t.key);
+			dv->user = dup_or_null(t.user);
+			dv->password = dup_or_null(t.pass);
+			dv->client_id = dup_or_null(t.client_id);
+			dv->topic = dup_or_null(t.topic);
+		}
+		target_free(&t);
+		return rc;
+	}
+	if (!labctx_path(e->c, e->p->device, path, sizeof path)) {
 		mq_errf(err, "path too long: %s", e->c->workdir);
 		return -1;
 	}
-	if (mq_read_file(path, LABDEF_MAX_BYTES, &text, &len, err) < 0)
-		return -1;
-	rc = labdef_device_parse(dv, path, text, len, err);
-	free(text);
-	return rc;
+	if (mq_read_file(path, LABDEF_MAX_BYTES, &text, &len, err) == 0) {
+		rc = labdef_device_parse(dv, path, text, len, err);
+		free(text);
+		if (rc == 0)
+			return 0;
+	}
+	e->it->observed = strdup("unreadable settings");
+	e->it->title = strdup("the device settings cannot be used");
+	e->it->detail = strdup(err->msg);
+	mq_err_clear(err);
+	return 1;
 }
 
-static int probe_device(struct probe_env *e, struct mq_err *err)
+/* Set up a rogue broker for the device (listening on the lab's address, another port). */
+static struct mitm *rogue_new(struct probe_env *e, struct devrun *r, char **command, struct mq_err *err)
+{
+	static const char *const names[] = { OTHER_NAME };
+	struct lab_ctx *c = e->c;
+	const char *lab_bind[] = { c->lab_bind };
+	const char *ip = c->lab_bind[0] ? c->ip : "127.0.0.1";
+	struct mitm_opts mo = { 0 };
+	char listen[96], inter[PATH_MAX], interkey[PATH_MAX], *certfile = NULL;
+	struct mitm *m;
+	int port = mq_free_port();
+
+	if (port < 0) {
+		mq_errf(err, "no free port for the rogue broker");
+		return NULL;
+	}
+	snprintf(listen, sizeof listen, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+	mo.listen = listen;
+	if (c->lab_bind[0]) {
+		mo.lab_bind = lab_bind;
+		mo.n_lab_bind = 1;
+	}
+	mo.duration = 2 * PROBE_DEADLINE;
+	mo.max_conns = 4;
+	if (e->p->against == LABAGAINST_ROGUE_OTHER_NAME) {
+		mo.forge.names = names;
+		mo.forge.n_names = 1;
+	} else if (c->d->certfile && (certfile = labctx_expand(c, c->d->certfile, NULL)) && mq_file_exists(certfile)) {
+		/* The forgery copies the names of the certificate the real broker serves. */
+		mo.clone = certfile;
+	}
+	if (e->p->against != LABAGAINST_ROGUE_SELF) {
+		/* The attacker holds the lab's intermediate: stolen from a provisioning laptop, say. */
+		if (!mq_path_join(inter, sizeof inter, c->pkidir, PKI_INTER_CERT) ||
+		    !mq_path_join(interkey, sizeof interkey, c->pkidir, PKI_INTER_KEY)) {
+			free(certfile);
+			mq_errf(err, "path too long: %s", c->pkidir);
+			return NULL;
+		}
+		mo.forge.mode = FORGE_CA;
+		mo.forge.ca_cert = inter;
+		mo.forge.ca_key = interkey;
+	}
+	*command = fmt("mqttls mitm --listen %s%s%s%s%s%s", listen, mo.forge.mode == FORGE_CA ? " --forge ca:" : "",
+		       mo.forge.mode == FORGE_CA ? inter : "", mo.forge.mode == FORGE_CA ? "," : "",
+		       mo.forge.mode == FORGE_CA ? interkey : "",
+		       e->p->against == LABAGAINST_ROGUE_OTHER_NAME ? " --forge-name " OTHER_NAME : "");
+	/* The device keeps its host name: the attacker took over its address (a hosts entry, DHCP,
+	 * a rogue access point); only the port is the rogue's. */
+	r->o.port = port;
+	m = mitm_new(r->base, &mo, on_rogue, r, err);
+	free(certfile);
+	return m;
+}
+
+static struct capture *capture_for(struct probe_env *e, struct devrun *r, char **command, struct mq_err *err)
+{
+	struct capture_opts co;
+	struct capture_observer obs = { .event = on_capture, .ctx = r };
+	struct mq_str cmd = { 0 };
+	struct capture *cap;
+	char *ports = labctx_expand(e->c, e->p->ports, err), *save = NULL;
+
+	if (!ports)
+		return NULL;
+	capture_opts_init(&co);
+	/* Traffic to this machine's own addresses, loopback or LAN, goes through lo. */
+	co.iface = "lo";
+	co.duration = 2 * PROBE_DEADLINE;
+	mq_str_printf(&cmd, "mqttls capture -i lo");
+	for (char *t = strtok_r(ports, " ", &save); t && co.n_ports < CAPTURE_MAX_PORTS; t = strtok_r(NULL, " ", &save)) {
+		int p = atoi(t);
+		if (p > 0 && p < 65536) {
+			co.ports[co.n_ports++] = (uint16_t)p;
+			mq_str_printf(&cmd, " --port %d", p);
+		}
+	}
+	free(ports);
+	*command = mq_str_take(&cmd);
+	if (!(cap = capture_new(&co, &obs, err)))
+		return NULL;
+	if (capture_start(cap, r->base, err) < 0) {
+		capture_free(cap);
+		return NULL;
+	}
+	return cap;
+}
+
+static void observe_device(struct probe_env *e, struct devrun *r, enum labverify verify)
+{
+	const struct labprobe *p = e->p;
+	struct lab_check_item *it = e->it;
+	/* A rogue the device never shook hands with was never reached: that proves nothing either way. */
+	bool reached = r->accepted || r->rejected || r->tls_failed;
+
+	it->observed = strdup(r->connected ? "connected"
+			      : p->against != LABAGAINST_BROKER && !reached ? "not reached" : "refused");
+	it->pass = !strcmp(p->expect, it->observed);
+	if (p->against != LABAGAINST_BROKER && r->connected) {
+		it->title = strdup("the device accepted the rogue broker");
+		it->detail = r->captured && r->pass[0]
+				     ? fmt("%s; it sent the rogue its user name '%s' and password '%s'", r->verified, r->user,
+					   r->pass)
+				     : fmt("%s; it published to the rogue", r->verified);
+		if (verify != LABVERIFY_CA)
+			it->finding = "INSECURE_VERIFY_OFF";
+	} else if (p->against != LABAGAINST_BROKER && !reached) {
+		it->title = strdup("the device never reached the rogue broker");
+		it->detail = fmt("rc=%d %s", r->rc, r->reason);
+	} else if (p->against != LABAGAINST_BROKER) {
+		it->title = strdup("the device refused the rogue broker");
+		it->detail = fmt("rc=%d %s%s%s%s%s", r->rc, r->reason, r->mbed[0] ? "; " : "", r->mbed,
+				 r->rogue_alert[0] ? "; the rogue saw the alert " : "", r->rogue_alert);
+	} else if (r->connected) {
+		it->title = strdup("the device connected to the lab's broker");
+		it->detail = fmt("%s; %d message%s published", r->o.tls ? r->verified : "plain MQTT, no TLS at all",
+				 r->published, r->published == 1 ? "" : "s");
+	} else {
+		it->title = strdup("the device could not connect to the lab's broker");
+		it->detail = fmt("rc=%d %s%s%s%s%s", r->rc, r->reason, r->mbed[0] ? "; " : "", r->mbed,
+				 r->alert[0] ? "; alert " : "", r->alert);
+	}
+}
+
+static void observe_capture(struct probe_env *e, struct devrun *r)
+{
+	struct lab_check_item *it = e->it;
+
+	if (r->plain_creds) {
+		it->observed = strdup("plaintext credentials");
+		it->finding = "PLAINTEXT_PORT";
+		it->title = strdup("the capture read the sensor's login in clear");
+		it->detail = fmt("%s%s", r->sniffed, r->connected ? "; the readings that followed are just as readable" : "");
+	} else if (r->plain_mqtt) {
+		it->observed = strdup("plaintext MQTT");
+		it->finding = "PLAINTEXT_PORT";
+		it->title = strdup("the capture read the sensor's MQTT in clear");
+		it->detail = strdup("no password in it, but every topic and reading is readable");
+	} else if (!r->connected) {
+		it->observed = strdup("refused");
+		it->title = strdup("the sensor could not connect at all");
+		it->detail = fmt("rc=%d %s%s%s", r->rc, r->reason, r->mbed[0] ? "; " : "", r->mbed);
+	} else {
+		it->observed = strdup("no-plaintext");
+		it->pass = !strcmp(e->p->expect, "no-plaintext");
+		it->title = strdup("the sensor connected and nothing on the wire was readable");
+		it->detail = fmt("%s; %u TLS handshake%s captured", r->verified, r->tls_flows, r->tls_flows == 1 ? "" : "s");
+	}
+}
+
+static int run_device(struct probe_env *e, struct mq_err *err)
 {
 	const struct labprobe *p = e->p;
 	struct lab_check_item *it = e->it;
 	struct devrun r = { 0 };
 	struct labdevice dv;
-	struct mitm_opts mo = { 0 };
-	const char *names[] = { OTHER_NAME };
-	const char *lab_bind[] = { e->c->lab_bind };
-	char devpath[PATH_MAX], cafile[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], listen[96], inter[PATH_MAX],
-		interkey[PATH_MAX], clone[PATH_MAX], client_id[64], topic[96];
-	char *rogue_cmd = NULL;
+	char cafile[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], client_id[64], topic[96];
+	char *before = NULL;
 	struct event *deadline = NULL;
 	struct timeval tv = { PROBE_DEADLINE, 0 };
-	int rc = -1, rogue_port = 0;
+	int rc = load_device(e, &dv, err);
 
-	if (load_device(e, &dv, devpath, sizeof devpath, err) < 0) {
-		/* The student's settings file is theirs to break: that is an observation, not an error. */
-		it->observed = strdup("unreadable settings");
-		it->title = fmt("the device settings cannot be used");
-		it->detail = strdup(err->msg);
-		mq_err_clear(err);
-		return 0;
-	}
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	rc = -1;
 	snprintf(client_id, sizeof client_id, "lab-check-%s", e->c->d->name);
 	snprintf(topic, sizeof topic, "lab/%s/check", e->c->d->name);
 	r.o = (struct device_opts){
@@ -260,110 +500,56 @@ static int probe_device(struct probe_env *e, struct mq_err *err)
 		mq_errf(err, "cannot make an event loop");
 		goto out;
 	}
-	if (p->against != LABAGAINST_BROKER) {
-		const char *ip = e->c->lab_bind[0] ? e->c->ip : "127.0.0.1";
-		char *certfile = e->c->d->certfile ? labctx_expand(e->c, e->c->d->certfile, NULL) : NULL;
-
-		if ((rogue_port = mq_free_port()) < 0) {
-			free(certfile);
-			mq_errf(err, "no free port for the rogue broker");
-			goto out;
-		}
-		snprintf(listen, sizeof listen, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, rogue_port);
-		mo.listen = listen;
-		if (e->c->lab_bind[0]) {
-			mo.lab_bind = lab_bind;
-			mo.n_lab_bind = 1;
-		}
-		mo.duration = 2 * PROBE_DEADLINE;
-		mo.max_conns = 4;
-		if (p->against == LABAGAINST_ROGUE_OTHER_NAME) {
-			mo.forge.names = names;
-			mo.forge.n_names = 1;
-		} else if (certfile && mq_file_exists(certfile)) {
-			snprintf(clone, sizeof clone, "%s", certfile);
-			mo.clone = clone;
-		}
-		free(certfile);
-		if (p->against != LABAGAINST_ROGUE_SELF) {
-			/* The attacker holds the lab's intermediate: stolen from a provisioning laptop, say. */
-			if (!mq_path_join(inter, sizeof inter, e->c->pkidir, PKI_INTER_CERT) ||
-			    !mq_path_join(interkey, sizeof interkey, e->c->pkidir, PKI_INTER_KEY)) {
-				mq_errf(err, "path too long: %s", e->c->pkidir);
-				goto out;
-			}
-			mo.forge.mode = FORGE_CA;
-			mo.forge.ca_cert = inter;
-			mo.forge.ca_key = interkey;
-		}
-		rogue_cmd = fmt("mqttls mitm --listen %s%s%s%s%s%s", listen,
-				mo.forge.mode == FORGE_CA ? " --forge ca:" : "", mo.forge.mode == FORGE_CA ? inter : "",
-				mo.forge.mode == FORGE_CA ? "," : "", mo.forge.mode == FORGE_CA ? interkey : "",
-				p->against == LABAGAINST_ROGUE_OTHER_NAME ? " --forge-name " OTHER_NAME : "");
-		/* The device keeps its host name: the attacker took over its address (a hosts entry,
-		 * DHCP, a rogue access point); only the port is the rogue's. */
-		r.o.port = rogue_port;
-		if (!(r.rogue = mitm_new(r.base, &mo, on_rogue, &r, err)))
+	if (p->kind == LABPROBE_CAPTURE && !(r.cap = capture_for(e, &r, &before, &r.err))) {
+		/* Capturing needs root (or CAP_NET_RAW): without it there is nothing to judge. */
+		it->command = before;
+		before = NULL;
+		it->observed = strdup("not run");
+		it->title = strdup("the capture could not start");
+		it->detail = strdup(r.err.msg);
+		rc = 0;
+		goto out;
+	}
+	if (p->kind == LABPROBE_DEVICE && p->against != LABAGAINST_BROKER) {
+		if (!(r.rogue = rogue_new(e, &r, &before, err)))
 			goto out;
 		if (r.done && !r.stopped)
 			mitm_stop(r.rogue, "the device could not start");
 	} else {
 		start_device(&r);
 	}
-	if (!r.done || r.rogue) {
+	if (!devrun_over(&r)) {
 		if (!(deadline = evtimer_new(r.base, on_deadline, &r)) || evtimer_add(deadline, &tv) < 0) {
 			mq_errf(err, "cannot arm a timer");
 			goto out;
 		}
 		event_base_dispatch(r.base);
 	}
-	it->command = device_command(&r, &dv, rogue_cmd);
-	if (r.err.msg[0] && !r.dev) {
+	it->command = device_command(&r, dv.verify, before);
+	if (!r.dev && r.err.msg[0]) {
 		it->observed = strdup("not run");
 		it->title = strdup("the device could not be started");
 		it->detail = strdup(r.err.msg);
-		rc = 0;
-		goto out;
-	}
-	/* A rogue that never saw a handshake was never reached: that proves nothing either way. */
-	it->observed = strdup(r.connected ? "connected"
-			      : p->against != LABAGAINST_BROKER && !r.accepted && !r.rejected ? "not reached"
-											 : "refused");
-	it->pass = !strcmp(p->expect, it->observed);
-	if (p->against != LABAGAINST_BROKER && r.connected) {
-		it->title = strdup("the device accepted the rogue broker");
-		it->detail = r.captured && r.pass[0]
-				     ? fmt("%s; it sent the rogue its user name '%s' and password '%s'", r.verified, r.user, r.pass)
-				     : fmt("%s; it published to the rogue", r.verified);
-		if (dv.verify != LABVERIFY_CA)
-			it->finding = "INSECURE_VERIFY_OFF";
-	} else if (p->against != LABAGAINST_BROKER && !r.accepted && !r.rejected) {
-		it->title = strdup("the device never reached the rogue broker");
-		it->detail = fmt("rc=%d %s", r.rc, r.reason);
-	} else if (p->against != LABAGAINST_BROKER) {
-		it->title = strdup("the device refused the rogue broker");
-		it->detail = fmt("rc=%d %s%s%s%s%s", r.rc, r.reason, r.mbed[0] ? "; " : "", r.mbed,
-				 r.rogue_alert[0] ? "; the rogue saw the alert " : "", r.rogue_alert);
-	} else if (r.connected) {
-		it->title = strdup("the device connected to the lab's broker");
-		it->detail = fmt("%s; %d message%s published", r.o.tls ? r.verified : "plain MQTT, no TLS at all",
-				 r.published, r.published == 1 ? "" : "s");
+	} else if (p->kind == LABPROBE_CAPTURE) {
+		observe_capture(e, &r);
 	} else {
-		it->title = strdup("the device could not connect to the lab's broker");
-		it->detail = fmt("rc=%d %s%s%s%s%s", r.rc, r.reason, r.mbed[0] ? "; " : "", r.mbed,
-				 r.alert[0] ? "; alert " : "", r.alert);
+		observe_device(e, &r, dv.verify);
 	}
 	rc = 0;
 out:
 	if (deadline)
 		event_free(deadline);
+	if (r.settle)
+		event_free(r.settle);
 	if (r.dev)
 		device_free(r.dev);
 	if (r.rogue)
 		mitm_free(r.rogue);
+	if (r.cap)
+		capture_free(r.cap);
 	if (r.base)
 		event_base_free(r.base);
-	free(rogue_cmd);
+	free(before);
 	labdevice_free(&dv);
 	return rc;
 }
@@ -376,8 +562,8 @@ static const struct {
 	int (*run)(struct probe_env *e, struct mq_err *err);
 } probe_kinds[] = {
 	{ LABPROBE_DIAGNOSE, "diagnose", NULL },
-	{ LABPROBE_DEVICE, "device", probe_device },
-	{ LABPROBE_CAPTURE, "capture", NULL },
+	{ LABPROBE_DEVICE, "device", run_device },
+	{ LABPROBE_CAPTURE, "capture", run_device },
 };
 
 static void item_free(struct lab_check_item *it)

@@ -914,8 +914,8 @@ static int sec_check(struct ctx *c, const struct labdef_section *s)
 			return bad(c, s->line, "a diagnose check expects 'ok' or finding ids, not '%s'", p->expect);
 		break;
 	case LABPROBE_DEVICE:
-		if (!p->device)
-			return bad(c, s->line, "a device check needs 'device' (a settings file)");
+		if (!p->device == !p->target)
+			return bad(c, s->line, "a device check needs 'device' (a settings file) or 'target' (TARGET options)");
 		if (strcmp(p->expect, "connected") && strcmp(p->expect, "refused"))
 			return bad(c, s->line, "a device check expects 'connected' or 'refused', not '%s'", p->expect);
 		break;
