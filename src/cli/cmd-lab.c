@@ -66,9 +66,16 @@ static void put_escaped(const char *s)
 	free(e);
 }
 
+/* A lab whose broker the student edits (in a directory of their own). */
 static bool student_lab(const struct lab_def *d)
 {
 	return strcmp(d->def->workdir, ".") != 0;
+}
+
+/* A lab with something to fix and check (the built-in broker has neither). */
+static bool exercise(const struct lab_def *d)
+{
+	return d->n_checks > 0;
 }
 
 static void print_running(const struct lab_def *d, const struct lab_info *i, const char *how)
@@ -222,9 +229,9 @@ static int lab_start_cmd(const struct cli_cmd *self, const struct lab_args *a)
 	print_running(d, &info, info.reused ? "was already running (reused)" : "is running");
 	if (info.resumed)
 		printf("(your edited files were kept: 'mqttls lab reset %s' puts the fault back)\n", info.name);
-	if (!student_lab(d) && info.running && info.port != LAB_FIRST_PORT && !info.reused && !info.lab_bind[0])
+	if (!exercise(d) && info.running && info.port != LAB_FIRST_PORT && !info.reused && !info.lab_bind[0])
 		printf("(port %d was taken, so it uses %d)\n", LAB_FIRST_PORT, info.port);
-	if (student_lab(d))
+	if (exercise(d))
 		print_lab(d, &info);
 	else
 		print_reach(&info);
@@ -288,7 +295,7 @@ static int lab_status_cmd(const struct cli_cmd *self, const struct lab_args *a)
 		}
 		if (info.running || info.active) {
 			print_running(&d[i], &info, "is running");
-			if (student_lab(&d[i])) {
+			if (exercise(&d[i])) {
 				printf("  files: %s\n  hints shown: %zu of %zu; last check: %s\n", info.workdir, info.hints_shown,
 				       info.n_hints, info.last_check < 0 ? "none yet" : info.last_check ? "pass" : "not yet");
 				print_more(&info);
