@@ -79,7 +79,7 @@ lab_stop_clean() {
 	t_is "$name: no port of the lab is left listening" "$ports" ""
 	t_unlike "$name: no state file is left" "$(ls "$MQTTLS_STATE_DIR/labs/$name")" 'state\.json|companions\.json'
 	if command -v ip >/dev/null; then
-		t_is "$name: no network namespace is left" "$(ip netns list 2>/dev/null | grep -c mqttls)" 0
+		t_is "$name: no network namespace is left" "$(ip netns list 2>/dev/null | grep -c mqttls-lab)" 0
 	fi
 	t_like "$name: status says it is not running" "$("$MQTTLS" lab status "$name")" "is not running"
 }
