@@ -341,6 +341,20 @@ static int lab_hint_cmd(const struct cli_cmd *self, const struct lab_args *a)
 	return EXIT_OK;
 }
 
+/* Text from the engine (evidence, fixes): its lines kept, each escaped and wrapped under the item. */
+static void print_text(const char *text, const char *label)
+{
+	if (label)
+		printf("      %s\n", label);
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		char *e = mq_escape_dup(p, n);
+		cli_wrap(stdout, e ? e : "", 17, 17, 100);
+		free(e);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static void print_item(const struct lab_check_item *it)
 {
 	printf("  %s %s\n", mark(it->pass), it->why);
@@ -356,17 +370,10 @@ static void print_item(const struct lab_check_item *it)
 		put_escaped(it->title);
 	}
 	printf("\n");
-	if (it->detail && *it->detail) {
-		char *e = mq_escape_dup(it->detail, strlen(it->detail));
-		cli_wrap(stdout, e ? e : "", 17, 17, 100);
-		free(e);
-	}
-	if (it->fix && *it->fix) {
-		char *e = mq_escape_dup(it->fix, strlen(it->fix));
-		printf("      fix:\n");
-		cli_wrap(stdout, e ? e : "", 17, 17, 100);
-		free(e);
-	}
+	if (it->detail && *it->detail)
+		print_text(it->detail, NULL);
+	if (it->fix && *it->fix)
+		print_text(it->fix, "fix:");
 }
 
 static int lab_check_cmd(const struct cli_cmd *self, const struct lab_args *a)

@@ -1013,14 +1013,38 @@ static bool in_list(const int *v, size_t n, int x)
 	return false;
 }
 
+/*
+ * Ports other started labs hold, even while their broker is down (a lab whose fault keeps its
+ * broker from starting gets it back once the student fixes it). At most n.
+ */
+static size_t ports_of_other_labs(const struct lab_ctx *c, int *out, size_t n)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < cat.n && found < n; i++) {
+		struct lab_ctx o;
+
+		if (&cat.v[i] == c->pub || labctx_open(cat.v[i].name, &o, NULL) < 0 || !o.active)
+			continue;
+		for (size_t k = 0; k < o.d->n_ports && found < n; k++)
+			if (o.ports[k])
+				out[found++] = o.ports[k];
+	}
+	return found;
+}
+
 static int pick_ports(struct lab_ctx *c, const int *skip, size_t nskip, struct mq_err *err)
 {
+	int taken[MAX_LABS * LABDEF_MAX_PORTS];
+	size_t ntaken = ports_of_other_labs(c, taken, MQ_ARRAY_LEN(taken));
+
 	for (size_t i = 0; i < c->d->n_ports; i++) {
 		const struct labport *lp = &c->d->ports[i];
 		int chosen = 0;
 
 		for (int p = lp->first; p < lp->first + PORT_SPAN && p < 65536 && !chosen; p++)
-			if (!in_list(skip, nskip, p) && !in_list(c->ports, i, p) && port_usable(c, p))
+			if (!in_list(skip, nskip, p) && !in_list(c->ports, i, p) && !in_list(taken, ntaken, p) &&
+			    port_usable(c, p))
 				chosen = p;
 		if (!chosen) {
 			mq_errf(err, "no free port between %d and %d on %s", lp->first, lp->first + PORT_SPAN - 1, c->ip);

@@ -17,7 +17,9 @@
 
 #include "lab-int.h"
 #include "mqttls/capture.h"
+#include "mqttls/conf.h"
 #include "mqttls/device.h"
+#include "mqttls/diag.h"
 #include "mqttls/finding.h"
 #include "mqttls/mitm.h"
 #include "mqttls/pki.h"
@@ -554,6 +556,130 @@ out:
 	return rc;
 }
 
+/* ---- a diagnosis ------------------------------------------------------------------------- */
+
+/* Is id one of the '|'-separated ids of list (n bytes)? */
+static bool id_in(const char *list, size_t n, const char *id)
+{
+	size_t l = strlen(id);
+
+	for (const char *p = list, *end = list + n; p < end;) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		size_t k = bar ? (size_t)(bar - p) : (size_t)(end - p);
+		if (k == l && !memcmp(p, id, l))
+			return true;
+		p += k + 1;
+	}
+	return false;
+}
+
+static const struct finding *first_error(const struct findings *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		if (fs->v[i].severity == MQ_SEV_ERROR)
+			return &fs->v[i];
+	return NULL;
+}
+
+static void describe_finding(struct lab_check_item *it, const struct finding *f)
+{
+	it->finding = f->id;
+	it->title = dup_or_null(f->title);
+	it->detail = dup_or_null(f->detail);
+	it->fix = dup_or_null(f->fix);
+}
+
+/*
+ * Judge a diagnosis against "ok" or "A|B", then any "!ID". ok means every stage passed and no
+ * error finding stands (warnings are allowed unless excluded by name).
+ */
+static void judge(struct lab_check_item *it, const char *expect, const struct diag_result *r)
+{
+	const struct finding *err1 = first_error(&r->findings), *excluded = NULL;
+	size_t n = strcspn(expect, " ");
+	bool want_ok = n == 2 && !memcmp(expect, "ok", 2), ok = r->ok && !err1, first_pass = false;
+
+	if (want_ok) {
+		first_pass = ok;
+	} else {
+		for (size_t i = 0; i < r->findings.n && !first_pass; i++)
+			first_pass = id_in(expect, n, r->findings.v[i].id);
+	}
+	for (const char *p = expect + n; *p && !excluded;) {
+		size_t k;
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		for (size_t i = 0; k > 1 && p[0] == '!' && i < r->findings.n && !excluded; i++)
+			if (strlen(r->findings.v[i].id) == k - 1 && !memcmp(p + 1, r->findings.v[i].id, k - 1))
+				excluded = &r->findings.v[i];
+		p += k;
+	}
+	it->pass = first_pass && !excluded;
+	it->observed = strdup(ok ? "ok" : err1 ? err1->id : "failed");
+	if (it->pass)
+		return;
+	if (excluded && first_pass) {
+		describe_finding(it, excluded);
+	} else if (!want_ok && ok) {
+		/* The connection went through where the fixed lab must refuse it. */
+		it->title = strdup("every stage passed");
+		it->detail = fmt("the diagnosis expected %.*s here, and the connection, the verification and the "
+				 "publish/subscribe round trip all succeeded",
+				 (int)n, expect);
+	} else if (err1) {
+		describe_finding(it, err1);
+	} else {
+		it->title = strdup("the connection failed without a finding");
+		for (int i = 0; i < DIAG_STAGES; i++)
+			if (r->stages[i].status == DIAG_FAILED) {
+				it->detail = fmt("stage %s: %s", diag_stage_name((enum diag_stage_id)i), r->stages[i].detail);
+				break;
+			}
+	}
+}
+
+static int run_diagnose(struct probe_env *e, struct mq_err *err)
+{
+	const struct labprobe *p = e->p;
+	struct lab_check_item *it = e->it;
+	struct diag_result *r = NULL;
+	struct diag_opts o;
+	struct target t;
+	char *line = labctx_expand(e->c, p->target, err), *conf = NULL;
+	int rc = -1;
+
+	target_init(&t);
+	if (!line || target_parse_line(&t, line, err) < 0)
+		goto out;
+	if (p->broker_conf && !(conf = labctx_expand(e->c, p->broker_conf, err)))
+		goto out;
+	diag_opts_init(&o);
+	o.timeout = DEVICE_TIMEOUT;
+	if (diag_run(&t, &o, NULL, NULL, &r, err) < 0)
+		goto out;
+	if (conf) {
+		/* What the broker's side says, as diagnose --broker-conf folds it in. */
+		struct conf_fold_opts fo = { .conf_path = conf, .port = t.port,
+					     .served_sha256 = r->n_chain ? r->chain[0].sha256 : NULL };
+		struct mq_err ferr = { 0 };
+		if (conf_fold_diagnosis(&fo, &r->findings, &ferr) < 0) {
+			struct finding *f = findings_add(&r->findings, "BROKER_CANNOT_READ_FILE", NULL, ferr.msg, NULL);
+			finding_set_path(f, conf);
+			findings_sort(&r->findings);
+		}
+	}
+	judge(it, p->expect, r);
+	it->command = fmt("mqttls diagnose %s%s%s", line, conf ? " --broker-conf " : "", conf ? conf : "");
+	rc = 0;
+out:
+	diag_result_free(r);
+	target_free(&t);
+	free(line);
+	free(conf);
+	return rc;
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 static const struct {
@@ -561,7 +687,7 @@ static const struct {
 	const char *name;
 	int (*run)(struct probe_env *e, struct mq_err *err);
 } probe_kinds[] = {
-	{ LABPROBE_DIAGNOSE, "diagnose", NULL },
+	{ LABPROBE_DIAGNOSE, "diagnose", run_diagnose },
 	{ LABPROBE_DEVICE, "device", run_device },
 	{ LABPROBE_CAPTURE, "capture", run_device },
 };
