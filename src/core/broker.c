@@ -146,6 +146,11 @@ int broker_run(const char *conf, const char *log, const char *host, int port, in
 		mq_errf(err, "mosquitto is not installed (Debian: apt-get install mosquitto)");
 		return -1;
 	}
+	/* Waiting for the port to answer proves nothing when something else answers on it already. */
+	if (mq_wait_listening(host, port, 0) == 0) {
+		mq_errf(err, "Address already in use: something else listens on %s:%d", host, port);
+		return -1;
+	}
 	child = fork();
 	if (child < 0) {
 		mq_errf_errno(err, "cannot start mosquitto");
@@ -172,8 +177,17 @@ int broker_run(const char *conf, const char *log, const char *host, int port, in
 			mq_errf(err, "mosquitto exited at start%s%s (config %s)", last[0] ? ": " : "", last, conf);
 			return -1;
 		}
-		if (mq_wait_listening(host, port, 0) == 0)
+		if (mq_wait_listening(host, port, 0) == 0) {
+			/* Another process may have taken the port meanwhile while ours fails to bind it:
+			 * a broker that dies right after is not up. */
+			usleep(50 * 1000);
+			if (waitpid(child, &status, WNOHANG) == child) {
+				log_last_line(log, last, sizeof last);
+				mq_errf(err, "mosquitto exited at start%s%s (config %s)", last[0] ? ": " : "", last, conf);
+				return -1;
+			}
 			break;
+		}
 		if (mq_now_ms() > deadline) {
 			broker_stop(child);
 			log_last_line(log, last, sizeof last);
