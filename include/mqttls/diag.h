@@ -85,6 +85,8 @@ struct diag_result {
 	size_t n_chain;
 	struct findings findings;  /* sorted: errors first; the first error is the root cause */
 	char *broker_conf;     /* --broker-conf given, or NULL */
+	char *broker_log;      /* --broker-log given, or NULL */
+	char *broker_error;    /* why --broker-conf / --broker-log could not be read, or NULL */
 	double total_ms;
 	char **log;            /* libmosquitto's log lines and the engine's notes, oldest first */
 	size_t n_log;
@@ -116,7 +118,8 @@ struct diag_opts {
 	double timeout;          /* seconds a silent peer is waited for, per wait (default 5) */
 	bool tls_only;           /* inspect: resolve, tcp, tls, verify — no MQTT stages */
 	bool no_weak_probe;      /* do not probe for TLS 1.0/1.1 and non-forward-secret suites */
-	const char *broker_conf; /* a mosquitto.conf whose findings are folded in (needs the lint-conf engine) */
+	const char *broker_conf; /* a mosquitto.conf whose findings are folded in (conf_fold_diagnosis) */
+	const char *broker_log;  /* a mosquitto log read the same way */
 };
 
 void diag_opts_init(struct diag_opts *o) MQ_NONNULL(1);

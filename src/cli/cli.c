@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "mqttls/err.h"
+#include "mqttls/lab.h"
 
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
@@ -134,4 +135,25 @@ void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int wid
 	}
 	if (col)
 		fputc('\n', out);
+}
+
+int cli_use_lab_target(const struct cli_cmd *cmd, struct target *t)
+{
+	struct lab_info info;
+	struct mq_err err = { 0 };
+
+	if (lab_builtin(&info, &err) < 0) {
+		cli_fail(cmd, "no target given, and the built-in lab broker could not start: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	free(t->host);
+	t->host = strdup(info.host);
+	t->port = info.port;
+	t->port_given = true;
+	t->tls = true;
+	free(t->cafile);
+	t->cafile = strdup(info.cafile);
+	fprintf(stderr, "mqttls %s: no target given: the built-in lab broker, %s port %d (%s, CA %s)\n", cmd->name, info.host,
+		info.port, info.reused ? "already running" : "started now", info.cafile);
+	return EXIT_OK;
 }

@@ -53,6 +53,12 @@ void cli_print_json(cJSON *j);
  */
 void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int width);
 
+/*
+ * No TARGET options at all: start or reuse the built-in lab broker and point t at it (host,
+ * port, cafile), with a note on stderr. EXIT_OK, or EXIT_FAIL after printing why it could not.
+ */
+int cli_use_lab_target(const struct cli_cmd *cmd, struct target *t);
+
 /* Parse a positive decimal number of seconds ("2", "0.5"); -1 when invalid. */
 double cli_parse_seconds(const char *s);
 

@@ -8,7 +8,7 @@
 #include "mqttls/util.h"
 
 const char usage_diagnose[] =
-	"usage: mqttls diagnose [TARGET] [--json] [--timeout SEC] [--broker-conf FILE]\n"
+	"usage: mqttls diagnose [TARGET] [--json] [--timeout SEC] [--broker-conf FILE] [--broker-log FILE]\n"
 	"       mqttls diagnose mosquitto_sub -h HOST -p 8883 --cafile ca.crt -t topic   (paste a failing command)\n"
 	"\n"
 	"Walks every stage of an MQTT-over-TLS connection — resolve, tcp, tls, verify, mqtt_connect,\n"
@@ -19,10 +19,15 @@ const char usage_diagnose[] =
 	"\n"
 	"  --json             the contract's JSON object on standard output\n"
 	"  --timeout SEC      how long a silent peer is waited for, per step (default 5)\n"
-	"  --broker-conf FILE fold in what lint-conf finds in the broker's mosquitto.conf\n"
+	"  --broker-conf FILE fold in what lint-conf finds in the broker's mosquitto.conf, so that a\n"
+	"                     broker-side cause (a key it cannot read, no allow_anonymous, a\n"
+	"                     certificate changed without a restart) becomes the root cause\n"
+	"  --broker-log FILE  the same with the broker's log (its last start)\n"
 	"  --no-weak-probe    do not test whether the broker accepts TLS 1.0/1.1 or suites without\n"
 	"                     forward secrecy (two extra handshakes)\n"
 	"  --show-log         also print libmosquitto's log and the engine's notes\n"
+	"\n"
+	"With no TARGET at all, the built-in lab broker is started (or reused) and diagnosed.\n"
 	"\n"
 	"Exit status: 0 when every stage passed, 1 when the connection fails or an error was found,\n"
 	"2 for a usage error.\n"
@@ -32,7 +37,7 @@ struct dctx {
 	const struct cli_cmd *self;
 	bool json, show_log, no_weak;
 	double timeout;
-	const char *broker_conf;
+	const char *broker_conf, *broker_log;
 	int own_args;
 	struct report_style st;
 	bool header_done;
@@ -59,7 +64,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 		d->own_args++;
 		return 1;
 	}
-	if (!strcmp(a, "--timeout") || !strcmp(a, "--broker-conf")) {
+	if (!strcmp(a, "--timeout") || !strcmp(a, "--broker-conf") || !strcmp(a, "--broker-log")) {
 		if (i + 1 >= argc) {
 			cli_usage_error(d->self, "option %s needs a value", a);
 			return -1;
@@ -70,8 +75,10 @@ static int own(void *ctx, int argc, char **argv, int i)
 				cli_usage_error(d->self, "invalid --timeout '%s': expected a positive number of seconds", argv[i + 1]);
 				return -1;
 			}
-		} else {
+		} else if (!strcmp(a, "--broker-conf")) {
 			d->broker_conf = argv[i + 1];
+		} else {
+			d->broker_log = argv[i + 1];
 		}
 		d->own_args += 2;
 		return 2;
@@ -125,14 +132,15 @@ int cmd_diagnose(const struct cli_cmd *self, int argc, char **argv)
 		target_free(&t);
 		return rc;
 	}
-	if (d.broker_conf) {
+	if (argc - 1 == d.own_args && cli_use_lab_target(self, &t) != EXIT_OK) {
 		target_free(&t);
-		return cli_fail(self, "--broker-conf needs the lint-conf engine, which this build of mqttls does not have yet; "
-			       "run 'mqttls lint-conf %s' once it is available", d.broker_conf);
+		return EXIT_FAIL;
 	}
 	diag_opts_init(&o);
 	o.timeout = d.timeout;
 	o.no_weak_probe = d.no_weak;
+	o.broker_conf = d.broker_conf;
+	o.broker_log = d.broker_log;
 	d.t = &t;
 	report_style_init(&d.st, stdout);
 
@@ -150,7 +158,9 @@ int cmd_diagnose(const struct cli_cmd *self, int argc, char **argv)
 				printf("  %s\n", r->log[i]);
 		}
 	}
-	rc = r->ok ? EXIT_OK : EXIT_FAIL;
+	if (r->broker_error)
+		fprintf(stderr, "mqttls diagnose: %s\n", r->broker_error);
+	rc = r->ok && !r->broker_error ? EXIT_OK : EXIT_FAIL;
 	diag_result_free(r);
 	target_free(&t);
 	return rc;

@@ -63,11 +63,11 @@ static int read_stdin(struct mq_str *b)
 static void print_human(const struct explain_result *r, bool color)
 {
 	const char *B = color ? "\033[1m" : "", *D = color ? "\033[2m" : "", *N = color ? "\033[0m" : "";
-	bool guesses = false;
+	size_t guesses = 0;
 
 	for (size_t i = 0; i < r->n; i++)
-		guesses |= r->v[i].guess;
-	if (guesses)
+		guesses += r->v[i].guess;
+	if (guesses > 1)
 		printf("A bare number can be several things; here is each reading:\n\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct explain_item *it = &r->v[i];

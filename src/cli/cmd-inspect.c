@@ -18,11 +18,13 @@ const char usage_inspect[] =
 	"  --json          the diagnose JSON shape (stages, tls, chain, findings)\n"
 	"  --timeout SEC   how long a silent peer is waited for (default 5)\n"
 	"\n"
+	"With no TARGET at all, the built-in lab broker is started (or reused) and inspected.\n"
 	"Exit status: 0 when the handshake works and the chain verifies, 1 otherwise, 2 for a usage error.\n"
 	"\n";
 
 struct ictx {
 	const struct cli_cmd *self;
+	int own_args;
 	bool json;
 	double timeout;
 };
@@ -33,6 +35,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 
 	if (!strcmp(argv[i], "--json")) {
 		d->json = true;
+		d->own_args++;
 		return 1;
 	}
 	if (!strcmp(argv[i], "--timeout")) {
@@ -45,6 +48,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 			cli_usage_error(d->self, "invalid --timeout '%s': expected a positive number of seconds", argv[i + 1]);
 			return -1;
 		}
+		d->own_args += 2;
 		return 2;
 	}
 	return 0;
@@ -82,6 +86,10 @@ int cmd_inspect(const struct cli_cmd *self, int argc, char **argv)
 	if (rc != EXIT_OK) {
 		target_free(&t);
 		return rc;
+	}
+	if (argc - 1 == d.own_args && cli_use_lab_target(self, &t) != EXIT_OK) {
+		target_free(&t);
+		return EXIT_FAIL;
 	}
 	if (!t.tls) {
 		target_free(&t);

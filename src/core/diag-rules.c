@@ -1071,45 +1071,83 @@ static void e_anonymous(const struct diag_obs *o, struct rule_out *out)
 	seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
 }
 
+/* Mosquitto 2.0 answers a wrong password or an unknown user with "not authorised" (5 / 0x87),
+ * not with 4: a refused client that sent a username (and no certificate) is read as that. */
+static bool refused_user(const struct diag_obs *o)
+{
+	return rc_is(o, CONNACK_REFUSED_NOT_AUTHORIZED, MQTT_RC_NOT_AUTHORIZED) && o->mq->had_username;
+}
+
+static bool refused_auth(const struct diag_obs *o)
+{
+	return rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD) ||
+	       rc_is(o, CONNACK_REFUSED_NOT_AUTHORIZED, MQTT_RC_NOT_AUTHORIZED);
+}
+
+/* No username, but a client certificate: the broker made the identity from the certificate. */
+static bool cert_identity(const struct diag_obs *o)
+{
+	return !o->mq->had_username && o->mq->rec.client_cert_sent;
+}
+
 static bool c_bad_credentials(const struct diag_obs *o, const struct findings *fs)
 {
 	(void)fs;
-	return connack_refused(o) && rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
+	return connack_refused(o) && o->mq->had_username &&
+	       (rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD) || refused_user(o));
 }
 
 static void e_bad_credentials(const struct diag_obs *o, struct rule_out *out)
 {
 	mq_str_printf(&out->title, "The broker refused the username or password");
-	mq_str_printf(&out->detail, "The broker answered CONNACK %d (bad user name or password) for user \"", o->mq->connack_rc);
+	mq_str_printf(&out->detail, "The broker answered CONNACK %d (%s) for user \"", o->mq->connack_rc,
+		      mqttdec_reason_name(o->mq->mqtt_version == MQTT_PROTOCOL_V5 ? 5 : 4, 2, (uint8_t)o->mq->connack_rc));
 	put_untrusted(&out->detail, o->t->user ? o->t->user : "");
-	mq_str_printf(&out->detail, "\": that user is not in its password_file, or the password differs.");
+	mq_str_printf(&out->detail, "\": that user is not in its password_file, or the password differs%s.",
+		      refused_user(o) ? " (mosquitto answers a wrong password with 'not authorised', not with 'bad user name or password')" : "");
 	mq_str_printf(&out->fix, "sudo mosquitto_passwd /etc/mosquitto/passwd %s    # set the password again\n"
 		      "grep password_file /etc/mosquitto/mosquitto.conf /etc/mosquitto/conf.d/*.conf    # the file the broker really reads\n"
 		      "sudo systemctl restart mosquitto    # mosquitto 2.0 reads the file at start and on SIGHUP",
 		      o->t->user ? o->t->user : "USER");
-	seen_connack(o, out, 4, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
+	if (refused_user(o))
+		seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
+	else
+		seen_connack(o, out, 4, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
 }
 
 static bool c_not_authorized(const struct diag_obs *o, const struct findings *fs)
 {
-	if (!connack_refused(o) || findings_has(fs, "ANONYMOUS_NOT_ALLOWED"))
+	if (!connack_refused(o) || findings_has(fs, "ANONYMOUS_NOT_ALLOWED") || findings_has(fs, "BAD_CREDENTIALS"))
 		return false;
-	return rc_is(o, CONNACK_REFUSED_NOT_AUTHORIZED, MQTT_RC_NOT_AUTHORIZED) ||
+	return (refused_auth(o) && cert_identity(o)) ||
 	       (o->mq->mqtt_version == MQTT_PROTOCOL_V5 && (o->mq->connack_rc == MQTT_RC_BANNED || o->mq->connack_rc == MQTT_RC_BAD_AUTHENTICATION_METHOD));
 }
 
 static void e_not_authorized(const struct diag_obs *o, struct rule_out *out)
 {
 	mq_str_printf(&out->title, "The broker refused the connection as not authorised");
-	mq_str_printf(&out->detail, "The broker answered CONNACK %d (%s) although this client identified itself (%s%s%s). "
-		      "The identity is known but not allowed: with 'use_identity_as_username' the certificate's CN becomes the username and must be allowed "
-		      "(password_file / plugin), or an auth plugin refused it.",
+	mq_str_printf(&out->detail, "The broker answered CONNACK %d (%s) to a client that identified itself with %s. ",
 		      o->mq->connack_rc, mqttdec_reason_name(o->mq->mqtt_version == MQTT_PROTOCOL_V5 ? 5 : 4, 2, (uint8_t)o->mq->connack_rc),
-		      o->mq->had_username ? "a username" : "", o->mq->had_username && o->mq->rec.client_cert_sent ? " and " : "",
-		      o->mq->rec.client_cert_sent ? "a client certificate" : "");
-	mq_str_printf(&out->fix, "Check the broker's authentication settings for this identity: password_file, use_identity_as_username, use_subject_as_username, auth plugins.\n"
-		      "openssl x509 -in %s -noout -subject    # the CN the broker sees", o->t->cert ? o->t->cert : "device.crt");
-	seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
+		      cert_identity(o) ? "its certificate only (no username)" : "its credentials");
+	if (cert_identity(o)) {
+		mq_str_printf(&out->detail, "The broker takes the username from the certificate ('use_identity_as_username' uses the CN, "
+			      "'use_subject_as_username' the whole subject) and refused that identity");
+		if (o->client) {
+			mq_str_printf(&out->detail, ": the certificate's subject is \"");
+			put_untrusted(&out->detail, o->client->subject);
+			mq_str_printf(&out->detail, "\"%s", o->client->cn ? "" : ", which has no CN to use as a username");
+		}
+		mq_str_printf(&out->detail, ". Or a plugin (dynamic security, auth plugin) does not know that identity.");
+	} else {
+		mq_str_printf(&out->detail, "The broker knows the client but does not allow it (banned, or an authentication method it does not support).");
+	}
+	mq_str_printf(&out->fix, "openssl x509 -in %s -noout -subject    # the identity the broker sees\n"
+		      "Issue the device certificate with a CN that is the device's username: mqttls certs device <name> --dir DIR (CN=<name>)\n"
+		      "and allow that name in the broker's password_file / ACL / plugin.", o->t->cert ? o->t->cert : "device.crt");
+	if (rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD))
+		seen_connack(o, out, 4, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
+	else
+		seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
 }
 
 static bool c_client_id(const struct diag_obs *o, const struct findings *fs)
@@ -1172,7 +1210,8 @@ static void e_acl(const struct diag_obs *o, struct rule_out *out)
 			      mqttdec_reason_name(5, 4, (uint8_t)m->puback_rc));
 	else
 		mq_str_printf(&out->detail, "Subscribed to %s%s and published to it at QoS %d%s, but the message never came back within %.0f s. "
-			      "MQTT 3.1.1 brokers drop a denied publish without telling the client (the PUBACK still comes): an ACL allows the subscription but not the publish, or neither.",
+			      "MQTT 3.1.1 brokers drop a denied publish without telling the client (the PUBACK still comes), and hold back messages the client may not read: "
+			      "an ACL denies writing to this topic, or reading it.",
 			      topic, m->subscribed ? " (granted)" : " (no SUBACK)", o->t->qos, m->published ? " (acknowledged)" : "", o->timeout);
 	mq_str_printf(&out->detail, " The topic is a unique one under your -t, so that no other client's messages interfere.");
 	mq_str_printf(&out->fix, "In the broker's acl_file, for this user (or 'pattern' for all):\n  user %s\n  topic readwrite %s/#\n"

@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "mqttls/conf.h"
 #include "mqttls/diag-rules.h"
 #include "mqttls/diag.h"
 #include "mqttls/explain.h"
@@ -239,6 +240,39 @@ static void apply_phase(struct diag_session *s, enum diag_rule_phase ph)
 	}
 }
 
+/* What the broker's own configuration and log say, folded in so the root cause is the real one. */
+static void fold_broker_side(struct diag_session *s)
+{
+	struct diag_result *r = s->r;
+	struct conf_fold_opts fo = { 0 };
+	struct mq_err err = { 0 };
+	size_t before = r->findings.n;
+	char **had = calloc(before + 1, sizeof *had);
+
+	if (!had)
+		abort();
+	for (size_t i = 0; i < before; i++)
+		had[i] = (char *)r->findings.v[i].id;
+	fo.conf_path = r->broker_conf;
+	fo.log_path = r->broker_log;
+	fo.port = r->port;
+	fo.served_sha256 = r->n_chain ? r->chain[0].sha256 : NULL;
+	if (conf_fold_diagnosis(&fo, &r->findings, &err) < 0) {
+		r->broker_error = strdup(err.msg);
+		add_log(s, "broker side: %s", err.msg);
+	}
+	for (size_t i = 0; i < r->findings.n; i++) {
+		bool old = false;
+		for (size_t k = 0; k < before; k++)
+			old |= had[k] == r->findings.v[i].id;
+		if (!old) {
+			struct diag_event ev = { .kind = DIAG_EV_FINDING, .finding = &r->findings.v[i] };
+			emit(s, &ev);
+		}
+	}
+	free(had);
+}
+
 static void complete(struct diag_session *s)
 {
 	struct diag_result *r = s->r;
@@ -259,10 +293,12 @@ static void complete(struct diag_session *s)
 		if (applies && r->stages[i].status != DIAG_OK)
 			ok = false;
 	}
+	findings_sort(&r->findings);
+	if (r->broker_conf || r->broker_log)
+		fold_broker_side(s);
 	if (findings_has_error(&r->findings))
 		ok = false;
 	r->ok = ok;
-	findings_sort(&r->findings);
 	r->total_ms = mq_now_ms() - s->t_start;
 	s->done = true;
 	ev.result = r;
@@ -466,23 +502,31 @@ static bool cert_file_name(const char *n)
 	return false;
 }
 
-static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *top, int *files, size_t *bytes)
+static int by_name(const struct dirent **a, const struct dirent **b)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
 
-	if (!d)
-		return;
-	while (!s->obs.issuer_found && (de = readdir(d)) && *files < 200 && *bytes < 4 * 1024 * 1024) {
+/*
+ * Look in dir for the certificate that signed top. first_only: only a file whose first
+ * certificate is it (intermediate.crt rather than some other server's fullchain file).
+ */
+static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *top, bool first_only, int *files, size_t *bytes)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, by_name);
+
+	for (int d = 0; d < n; d++) {
+		const char *name = names[d]->d_name;
 		char path[PATH_MAX];
 		struct stat st;
 		STACK_OF(X509) *sk = NULL;
 		bool der = false;
 		struct mq_err err = { 0 };
 
-		if (de->d_name[0] == '.' || !cert_file_name(de->d_name))
+		if (s->obs.issuer_found || *files >= 400 || *bytes >= 8 * 1024 * 1024 || name[0] == '.' || !cert_file_name(name))
 			continue;
-		if (!mq_path_join(path, sizeof path, dir, de->d_name) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
+		if (!mq_path_join(path, sizeof path, dir, name) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
 			continue;
 		(*files)++;
 		*bytes += (size_t)st.st_size;
@@ -490,7 +534,7 @@ static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *t
 			ERR_clear_error();
 			continue;
 		}
-		for (int i = 0; i < sk_X509_num(sk) && !s->obs.issuer_found; i++) {
+		for (int i = 0; i < sk_X509_num(sk) && !s->obs.issuer_found && (!first_only || i == 0); i++) {
 			X509 *c = sk_X509_value(sk, i);
 			EVP_PKEY *pk = X509_get0_pubkey(c);
 			if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(top)) || X509_check_ca(c) < 1 || !pk ||
@@ -508,7 +552,9 @@ static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *t
 		ERR_clear_error();
 		sk_X509_pop_free(sk, X509_free);
 	}
-	closedir(d);
+	for (int d = 0; d < n; d++)
+		free(names[d]);
+	free(names);
 }
 
 /* When the chain stops at an unknown issuer, look for that issuer next to the files the user gave. */
@@ -538,8 +584,9 @@ static void find_missing_issuer(struct diag_session *s)
 		if (!dup)
 			nd++;
 	}
-	for (size_t i = 0; i < nd && !s->obs.issuer_found; i++)
-		scan_dir_for_issuer(s, dirs[i], top, &files, &bytes);
+	for (int pass = 0; pass < 2 && !s->obs.issuer_found; pass++)
+		for (size_t i = 0; i < nd && !s->obs.issuer_found; i++)
+			scan_dir_for_issuer(s, dirs[i], top, pass == 0, &files, &bytes);
 	if (s->obs.issuer_found)
 		add_log(s, "the issuer of the broker's last certificate is in %s (%s)", s->obs.issuer_path,
 			s->obs.issuer_chains_to_trusted ? "signed by a CA of --cafile" : "not signed by a CA of --cafile");
@@ -1131,7 +1178,7 @@ struct diag_session *diag_session_new(struct event_base *base, const struct targ
 		diag_opts_init(&s->o);
 	if (s->o.timeout <= 0)
 		s->o.timeout = 5;
-	s->o.broker_conf = NULL;
+	s->o.broker_conf = s->o.broker_log = NULL;  /* the result keeps its own copies */
 	s->fn = fn;
 	s->fnctx = ctx;
 	s->job_fd = -1;
@@ -1142,6 +1189,7 @@ struct diag_session *diag_session_new(struct event_base *base, const struct targ
 	s->r->port = t->port;
 	s->r->tls_target = t->tls;
 	s->r->broker_conf = o && o->broker_conf ? strdup(o->broker_conf) : NULL;
+	s->r->broker_log = o && o->broker_log ? strdup(o->broker_log) : NULL;
 	for (int i = 0; i < DIAG_STAGES; i++)
 		s->r->stages[i].detail = strdup("");
 	s->r->tls.alert_received = s->r->tls.alert_sent = -1;
@@ -1269,6 +1317,8 @@ void diag_result_free(struct diag_result *r)
 	free(r->chain);
 	findings_free(&r->findings);
 	free(r->broker_conf);
+	free(r->broker_log);
+	free(r->broker_error);
 	for (size_t i = 0; i < r->n_log; i++)
 		free(r->log[i]);
 	free(r->log);

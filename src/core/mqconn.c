@@ -384,7 +384,7 @@ struct mqconn *mqconn_start(struct event_base *base, const struct target *t, con
 	c->version = t->mqtt_version == 5 ? MQTT_PROTOCOL_V5 : t->mqtt_version == 31 ? MQTT_PROTOCOL_V31 : MQTT_PROTOCOL_V311;
 	c->r.mqtt_version = c->version;
 	random_hex(rnd, 6);
-	if (t->client_id && *t->client_id)
+	if (t->client_id)
 		snprintf(c->r.client_id, sizeof c->r.client_id, "%s", t->client_id);
 	else
 		snprintf(c->r.client_id, sizeof c->r.client_id, "mqttls-%s", rnd);
@@ -398,7 +398,8 @@ struct mqconn *mqconn_start(struct event_base *base, const struct target *t, con
 	}
 	c->r.had_username = t->user != NULL;
 
-	c->mosq = mosquitto_new(c->r.client_id, true, c);
+	/* -i "" asks for an empty client id on the wire (the broker then assigns one, or refuses). */
+	c->mosq = mosquitto_new(t->client_id && !*t->client_id ? NULL : c->r.client_id, true, c);
 	if (!c->mosq) {
 		mq_errf_errno(err, "cannot create a libmosquitto client");
 		goto fail;
