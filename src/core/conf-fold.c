@@ -229,13 +229,14 @@ int conf_fold_diagnosis(const struct conf_fold_opts *o, struct findings *live, s
 				append_text(&live->v[root_i].detail, "This follows from %s on the broker's side (above).",
 					    bf->id);
 				prepend(live, bf);
+				root_i++; /* the wire finding moved down by one */
 			} else {
 				append_text(&live->v[root_i].detail, "On the broker's side: %s (%s below).", bf->title, bf->id);
 				copy_into(live, bf);
 			}
 			used[k] = explained = true;
 		}
-		if (!explained && wire_id && !strcmp(wire_id, "TCP_REFUSED") && o->conf_path)
+		if (wire_id && !strcmp(wire_id, "TCP_REFUSED") && o->conf_path)
 			no_listener_on_port(live, root_i, o->conf_path, o->port);
 		free(wire_id);
 	}
