@@ -210,3 +210,19 @@ t_tls_listener() {
 	printf 'listener %s 127.0.0.1\ncafile %s/ca.crt\ncertfile %s/broker-fullchain.crt\nkeyfile %s/broker.key\n' \
 		"$port" "$pki" "$pki" "$pki"
 }
+
+# t_jsonl FILE EXPR: a Python expression over L, the list of objects in a JSON Lines file; prints
+# the result (strings bare, others as JSON). Helpers: evs(type) = every object with that "type",
+# ev(type) = the first one (or {}). Example: t_jsonl out.jsonl 'ev("flow_summary")["outcome"]'
+t_jsonl() {
+	"$T_PY" -c '
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def evs(t): return [e for e in L if e.get("type") == t]
+def ev(t):
+    x = evs(t)
+    return x[0] if x else {}
+v = eval(sys.argv[2])
+print(v if isinstance(v, str) else json.dumps(v))
+' "$1" "$2"
+}

@@ -112,6 +112,7 @@ struct capture_flow {
 		uint16_t version, cipher, group;
 		unsigned n_certs;      /* server certificates (TLS <= 1.2) */
 		char *leaf_subject, *leaf_issuer;
+		char *chain_root;      /* the CA the broker's chain leads to: the last certificate's issuer */
 		bool leaf_self_signed, leaf_expired, leaf_not_yet_valid;
 		int leaf_matches_sni;  /* 1 yes, 0 no, -1 unknown (no SNI or no chain) */
 		bool cert_request;     /* CertificateRequest seen (TLS <= 1.2) */
@@ -183,6 +184,8 @@ struct capture_event {
 			size_t n;                   /* parsed */
 			size_t n_total;             /* in the message (0: an empty Certificate) */
 			const char *error;          /* why a certificate could not be parsed, or NULL */
+			const char *const *json;    /* v[i] as the contract's chain element (JSON text),
+			                               cached by the engine; NULL entries allowed */
 		} chain;
 		const struct tls_cert_request *cr;
 		struct {
@@ -277,8 +280,16 @@ const char *capture_outcome_name(enum capture_outcome o);
  */
 bool capture_event_describe(const struct capture_event *ev, bool utf8, struct mq_str *out);
 
-/* The contract's JSON Lines object for the event (ts, flow, type, ...), or NULL when the event
- * is not part of the JSON output. Free with cJSON_Delete. */
+/* ---- JSON Lines (capjson.c) ---- */
+
+/*
+ * Append the contract's JSON Lines object for the event (ts, flow, type, ...), without a
+ * newline. Returns false (nothing appended) when the event is not part of the JSON output.
+ * This is the fast path mqttls capture --json prints with.
+ */
+bool capture_event_json_write(const struct capture_event *ev, struct mq_str *out);
+
+/* The same object as a cJSON tree (for the TUI and tests), or NULL. Free with cJSON_Delete. */
 cJSON *capture_event_json(const struct capture_event *ev);
 
 /* The --stats counters as JSON (type "stats"). */

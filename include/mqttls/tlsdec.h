@@ -138,6 +138,12 @@ const char *tlsdec_alert_name(uint8_t desc);
 const char *tlsdec_handshake_name(uint8_t type);
 /* "TLSv1.2", "TLSv1.3", "SSLv3", ... NULL when unknown. */
 const char *tlsdec_version_name(uint16_t v);
+enum tls_name_kind { TLSN_CIPHER, TLSN_GROUP, TLSN_SIGALG, TLSN_VERSION, TLSN_ALERT, TLSN_HANDSHAKE };
+
+/* The name, or a fallback written into buf (at least 24 bytes): "0x%04X" for cipher suites
+ * (as IANA writes them), "0x%04x" for other numbers, "unknown (N)" for alerts and messages. */
+const char *tlsdec_name(enum tls_name_kind kind, uint16_t v, char *buf, size_t size);
+
 /* RFC 8701 reserved values (0x0A0A, 0x1A1A, ...) that clients sprinkle into lists. */
 bool tlsdec_is_grease(uint16_t v);
 

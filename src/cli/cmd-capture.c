@@ -55,6 +55,7 @@ struct cap_cli {
 	struct capture *cap;
 	unsigned flows_shown;
 	bool out_broken;
+	struct mq_str out;     /* --json lines not yet written */
 };
 
 /* ---- options ----------------------------------------------------------------------------------- */
@@ -165,10 +166,10 @@ static void add_lines(struct cap_cli *cc, struct mq_str *buf, const struct captu
 	char prefix[32];
 
 	if (cc->stream)
-		snprintf(prefix, sizeof(prefix), "#%-3u", f ? f->id : 0);
+		snprintf(prefix, sizeof(prefix), "#%u ", f ? f->id : 0);
 	else
 		snprintf(prefix, sizeof(prefix), "  ");
-	mq_str_printf(buf, "%s%10.3f ms  ", prefix, ms);
+	mq_str_printf(buf, "%s%9.3f ms  ", prefix, ms);
 	for (;;) {
 		const char *nl = strchr(p, '\n');
 
@@ -177,7 +178,7 @@ static void add_lines(struct cap_cli *cc, struct mq_str *buf, const struct captu
 			break;
 		}
 		mq_str_append(buf, p, (size_t)(nl - p));
-		mq_str_printf(buf, "\n%*s", (int)strlen(prefix) + 15, "");
+		mq_str_printf(buf, "\n%*s", (int)strlen(prefix) + 14, "");
 		p = nl + 1;
 	}
 }
@@ -218,7 +219,7 @@ static void put_verdict(struct cap_cli *cc, struct mq_str *buf, const struct cap
 	else if (*col)
 		end = "\033[0m";
 	if (cc->stream)
-		mq_str_printf(buf, "#%-3u", f->id);
+		mq_str_printf(buf, "#%u ", f->id);
 	else
 		mq_str_printf(buf, "  ");
 	mq_str_printf(buf, "%s%s %s: %s%s", col, mark, capture_outcome_name(v->outcome), v->reason ? v->reason : "", end);
@@ -313,6 +314,16 @@ static void print_stats(struct cap_cli *cc)
 	printf("  time                %.3f s\n", s->elapsed);
 }
 
+static void flush_out(struct cap_cli *cc)
+{
+	if (cc->out.len && !cc->out_broken)
+		fwrite(cc->out.s, 1, cc->out.len, stdout);
+	cc->out.len = 0;
+	if (cc->stream)
+		fflush(stdout);
+	out_check(cc);
+}
+
 /* ---- the observer ------------------------------------------------------------------------------ */
 
 static void on_event(void *ctx, const struct capture_event *ev)
@@ -320,26 +331,18 @@ static void on_event(void *ctx, const struct capture_event *ev)
 	struct cap_cli *cc = ctx;
 
 	if (ev->type == CAPTURE_EV_DONE) {
+		flush_out(cc);
 		event_base_loopbreak(cc->base);
 		return;
 	}
 	if (cc->out_broken)
 		return;
 	if (cc->json) {
-		cJSON *j = capture_event_json(ev);
-
-		if (j) {
-			char *txt = cJSON_PrintUnformatted(j);
-
-			if (txt) {
-				fputs(txt, stdout);
-				fputc('\n', stdout);
-				free(txt);
-			}
-			cJSON_Delete(j);
-			if (cc->stream)
-				fflush(stdout);
-			out_check(cc);
+		if (capture_event_json_write(ev, &cc->out)) {
+			mq_str_append(&cc->out, "\n", 1);
+			/* Written in large pieces; a live capture flushes every line for those who tail it. */
+			if (cc->stream || cc->out.len >= 1 << 16)
+				flush_out(cc);
 		}
 		return;
 	}
@@ -433,5 +436,6 @@ out:
 		event_free(sigterm);
 	capture_free(cc.cap);
 	event_base_free(cc.base);
+	mq_str_free(&cc.out);
 	return rc;
 }

@@ -34,6 +34,8 @@ struct cert_entry {
 	char err[128];
 	int refs;             /* held server flights still pointing here */
 	bool cached;          /* in the cache array (else freed when refs drops to 0) */
+	char *json;           /* ci as a chain element at depth json_depth, made on first use */
+	int json_depth;
 };
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
@@ -51,6 +53,7 @@ static void entry_free(struct cert_entry *e)
 		return;
 	if (e->ok)
 		cert_info_free(&e->ci);
+	free(e->json);
 	free(e->der);
 	free(e);
 }
@@ -204,6 +207,23 @@ static void cert_put(struct cert_entry *e)
 		entry_free(e);
 }
 
+/* The certificate as JSON, made once: every device of a broker gets the same chain. */
+static const char *cert_json(struct cert_entry *e, int depth)
+{
+	if (!e->json || e->json_depth != depth) {
+		struct cert_info ci = e->ci;
+		cJSON *j;
+
+		free(e->json);
+		ci.depth = depth;
+		j = cert_info_to_json(&ci);
+		e->json = j ? cJSON_PrintUnformatted(j) : NULL;
+		e->json_depth = depth;
+		cJSON_Delete(j);
+	}
+	return e->json;
+}
+
 /* ---- the held TLS <= 1.2 server flight --------------------------------------------------------- */
 
 static void flush_held(struct node *n)
@@ -222,6 +242,7 @@ static void flush_held(struct node *n)
 	}
 	if (h->chain) {
 		struct cert_info v[TLS_MAX_CERTS];
+		const char *json[TLS_MAX_CERTS];
 		size_t k = 0;
 
 		h->chain = false;
@@ -229,6 +250,7 @@ static void flush_held(struct node *n)
 			if (h->certs[i] && h->certs[i]->ok) {
 				v[k] = h->certs[i]->ci;
 				v[k].depth = (int)i;
+				json[k] = cert_json(h->certs[i], (int)i);
 				k++;
 			}
 		}
@@ -237,6 +259,7 @@ static void flush_held(struct node *n)
 		ev.u.chain.n = k;
 		ev.u.chain.n_total = h->n_total;
 		ev.u.chain.error = h->chain_err;
+		ev.u.chain.json = json;
 		emit(n->t, &ev);
 		for (size_t i = 0; i < h->n_certs; i++)
 			cert_put(h->certs[i]);
@@ -299,6 +322,12 @@ static void on_certificate(struct node *n, const uint8_t *body, size_t len)
 	}
 	if (p->dir == CAPTURE_S2C && h->n_certs && h->certs[0] && h->certs[0]->ok)
 		leaf_facts(n, h->certs[0], p->ts);
+	if (p->dir == CAPTURE_S2C && h->n_certs && h->certs[h->n_certs - 1] && h->certs[h->n_certs - 1]->ok) {
+		const struct cert_info *top = &h->certs[h->n_certs - 1]->ci;
+
+		free(f->tls.chain_root);
+		f->tls.chain_root = strdup(top->issuer ? top->issuer : "");
+	}
 	/* The client's own Certificate, or a server's in a flight already announced: show it now. */
 	if (p->dir == CAPTURE_C2S || !h->sh)
 		flush_held(n);
@@ -747,6 +776,7 @@ static void node_free(struct node *n)
 	priv_free(&n->f);
 	free(n->f.tls.leaf_subject);
 	free(n->f.tls.leaf_issuer);
+	free(n->f.tls.chain_root);
 	free(n->f.tls.sni);
 	free(n->f.malformed_what);
 	free(n->f.verdict.reason);

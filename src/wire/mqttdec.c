@@ -353,13 +353,10 @@ static int dec_publish(struct cursor *c, struct mqtt_pkt *o)
 	return MQTTDEC_OK;
 }
 
-/* PUBACK, PUBREC, PUBREL, PUBCOMP: id, then in v5 an optional reason and optional properties. */
-static int dec_ack(struct cursor *c, struct mqtt_pkt *o)
+/* DISCONNECT and AUTH in v5 (and the acks after their id): optional reason code, then optional
+ * properties. */
+static int dec_reason_props(struct cursor *c, struct mqtt_pkt *o)
 {
-	int rc;
-
-	if ((rc = get_packet_id(c, o)))
-		return rc;
 	if (o->version != MQTT_V5 || cur_empty(c))
 		return MQTTDEC_OK;
 	if (!cur_get_u8(c, &o->reason))
@@ -368,6 +365,16 @@ static int dec_ack(struct cursor *c, struct mqtt_pkt *o)
 	if (cur_empty(c))
 		return MQTTDEC_OK;
 	return get_props(c, o, false, &o->props);
+}
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP: id, then in v5 an optional reason and optional properties. */
+static int dec_ack(struct cursor *c, struct mqtt_pkt *o)
+{
+	int rc;
+
+	if ((rc = get_packet_id(c, o)))
+		return rc;
+	return dec_reason_props(c, o);
 }
 
 static int dec_subscribe(struct cursor *c, struct mqtt_pkt *o)
@@ -428,19 +435,6 @@ static int dec_suback(struct cursor *c, struct mqtt_pkt *o)
 			return bad(o, "%s: return code 0x%02x is not defined", mqttdec_type_name(o->type), rcode);
 	}
 	return MQTTDEC_OK;
-}
-
-/* DISCONNECT and AUTH in v5: optional reason code, then optional properties. */
-static int dec_reason_props(struct cursor *c, struct mqtt_pkt *o)
-{
-	if (o->version != MQTT_V5 || cur_empty(c))
-		return MQTTDEC_OK;
-	if (!cur_get_u8(c, &o->reason))
-		return MQTTDEC_BAD;
-	o->has_reason = true;
-	if (cur_empty(c))
-		return MQTTDEC_OK;
-	return get_props(c, o, false, &o->props);
 }
 
 static int dec_empty(struct cursor *c, struct mqtt_pkt *o)

@@ -3,6 +3,7 @@
  * signature schemes, alerts, handshake types, versions. Rows, looked up by number;
  * an unknown number gives NULL and the caller prints it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "mqttls/attrib.h"
@@ -331,4 +332,27 @@ const char *tlsdec_handshake_name(uint8_t type)
 const char *tlsdec_version_name(uint16_t v)
 {
 	return lookup(versions, MQ_ARRAY_LEN(versions), v);
+}
+
+const char *tlsdec_name(enum tls_name_kind kind, uint16_t v, char *buf, size_t size)
+{
+	const char *n = NULL;
+
+	switch (kind) {
+	case TLSN_CIPHER: n = tlsdec_cipher_name(v); break;
+	case TLSN_GROUP: n = tlsdec_group_name(v); break;
+	case TLSN_SIGALG: n = tlsdec_sigalg_name(v); break;
+	case TLSN_VERSION: n = tlsdec_version_name(v); break;
+	case TLSN_ALERT: n = v <= 0xFF ? tlsdec_alert_name((uint8_t)v) : NULL; break;
+	case TLSN_HANDSHAKE: n = v <= 0xFF ? tlsdec_handshake_name((uint8_t)v) : NULL; break;
+	}
+	if (n)
+		return n;
+	if (kind == TLSN_ALERT || kind == TLSN_HANDSHAKE)
+		snprintf(buf, size, "unknown (%u)", v);
+	else if (kind == TLSN_CIPHER)
+		snprintf(buf, size, "0x%04X", v);
+	else
+		snprintf(buf, size, "0x%04x", v);
+	return buf;
 }

@@ -175,7 +175,11 @@ static bool rule_tls_alert(const struct capture_flow *f, struct capture_verdict 
 			finding = "CERT_NOT_YET_VALID";
 		else if (a->desc == 46 && f->tls.leaf_expired)
 			finding = "CERT_EXPIRED";
-		if (f->tls.leaf_subject) {
+		if (f->tls.leaf_subject && a->desc == 48 && f->tls.chain_root) {
+			snprintf(extra, sizeof(extra), "; the broker's chain (%s) leads to %s: the device must trust that CA "
+				 "(ESP32 setCACert, --cafile)", esc(f->tls.leaf_subject, s1, sizeof(s1)),
+				 esc(f->tls.chain_root, s2, sizeof(s2)));
+		} else if (f->tls.leaf_subject) {
 			size_t l = (size_t)snprintf(extra, sizeof(extra), "; the broker presented %s, issued by %s",
 						    esc(f->tls.leaf_subject, s1, sizeof(s1)), esc(f->tls.leaf_issuer, s2, sizeof(s2)));
 			if (f->tls.leaf_matches_sni == 0 && l < sizeof(extra))
@@ -272,7 +276,7 @@ static bool rule_tls_ok(const struct capture_flow *f, struct capture_verdict *v)
 	if (!done12 && !done13)
 		return false;
 	cipher = tlsdec_cipher_name(f->tls.cipher);
-	say(v, CAPTURE_TLS_OK, NULL, false, "handshake completed (%s, %s%s); %llu bytes of encrypted MQTT followed",
+	say(v, CAPTURE_TLS_OK, NULL, false, "handshake completed (%s, %s%s); %llu bytes of encrypted data followed",
 	    vname(f->tls.version, vb, sizeof(vb)), cipher ? cipher : "an unknown suite",
 	    f->tls.client_certs > 0 || f->tls.client_cert13 == 1 ? ", with a client certificate" : "",
 	    (unsigned long long)(f->tls.app_bytes[C] + f->tls.app_bytes[S]));

@@ -27,13 +27,14 @@ static void on_event(void *ctx, const struct capture_event *ev)
 		return;
 	(void)capture_event_describe(ev, ev->ts > 0, &s);
 	mq_str_free(&s);
-	j = capture_event_json(ev);
-	if (j) {
-		char *txt = cJSON_PrintUnformatted(j);
-
-		free(txt);
+	/* Whatever came off the wire, the JSON line must parse. */
+	if (capture_event_json_write(ev, &s)) {
+		j = cJSON_ParseWithLength(s.s, s.len);
+		if (!j)
+			abort();
 		cJSON_Delete(j);
 	}
+	mq_str_free(&s);
 }
 
 static void opts(struct capture_opts *o)

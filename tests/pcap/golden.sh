@@ -41,16 +41,7 @@ keyfile $pki/broken-dns-only.key" || { t_fail "mosquitto starts"; t_done; exit 1
 # A second broker that refuses anonymous clients (Mosquitto 2's default).
 t_broker strict "$pr" "listener $pr 127.0.0.1" || { t_fail "second mosquitto starts"; t_done; exit 1; }
 
-# A device without TLS 1.3 (an ESP32 on mbedTLS 2.x): OpenSSL's own configuration caps the client.
-cat >"$T_TMP/tls12.cnf" <<'EOF'
-openssl_conf = openssl_init
-[openssl_init]
-ssl_conf = ssl_sect
-[ssl_sect]
-system_default = system_default_sect
-[system_default_sect]
-MaxProtocol = TLSv1.2
-EOF
+# A device without TLS 1.3 (an ESP32 on mbedTLS 2.x): tests/pcap/openssl-tls12.cnf caps the client.
 
 # record NAME CMD...: tcpdump on lo around one client run.
 record() {
@@ -77,18 +68,7 @@ record() {
 
 # jl NAME EXPR: a Python expression over L, the list of JSON objects mqttls printed for NAME.
 # Helpers: ev(type) = the first event of that type (or {}), evs(type) = all of them.
-jl() {
-	"$T_PY" -c '
-import json, sys
-L = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def evs(t): return [e for e in L if e.get("type") == t]
-def ev(t):
-    x = evs(t)
-    return x[0] if x else {}
-v = eval(sys.argv[2])
-print(v if isinstance(v, str) else json.dumps(v))
-' "$T_TMP/$1.jsonl" "$2"
-}
+jl() { t_jsonl "$T_TMP/$1.jsonl" "$2"; }
 
 # ts NAME QUERY...: tshark's view of the same file (tests/pcap/tshark.py).
 ts() {
@@ -110,7 +90,7 @@ check_hellos() {
 }
 
 # ---- TLS 1.2 handshake and a publish -------------------------------------------------------
-record tls12 env OPENSSL_CONF="$T_TMP/tls12.cnf" mosquitto_pub -h localhost -p "$pt" --cafile "$pki/ca.crt" \
+record tls12 env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h localhost -p "$pt" --cafile "$pki/ca.crt" \
 	-i golden-12 -t golden/temp -m 21.5 -q 1
 t_is "tls12: the client published" "$(cat "$T_TMP/tls12.rc")" 0
 t_is "tls12: capture exits 0" "$(cat "$T_TMP/tls12.capture-rc")" 0
@@ -178,7 +158,7 @@ t_like "plain: said loudly" "$(jl plain 'ev("flow_summary")["reason"]')" "PASSWO
 # ---- the device rejects the broker's CA -----------------------------------------------------
 for v in 12 13; do
 	if [ "$v" = 12 ]; then
-		record badca$v env OPENSSL_CONF="$T_TMP/tls12.cnf" mosquitto_pub -h localhost -p "$pt" \
+		record badca$v env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h localhost -p "$pt" \
 			--cafile "$other/ca.crt" -t golden/x -m x
 	else
 		record badca$v mosquitto_pub -h localhost -p "$pt" --cafile "$other/ca.crt" --tls-version tlsv1.3 \
@@ -198,7 +178,7 @@ t_is "badca12: the chain that was rejected is shown" "$(jl badca12 'len(ev("cert
 check_hellos badca12
 
 # ---- the broker's certificate does not cover the address the device connected to ---------------
-record name12 env OPENSSL_CONF="$T_TMP/tls12.cnf" mosquitto_pub -h 127.0.0.1 -p "$ph" --cafile "$pki/ca.crt" \
+record name12 env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h 127.0.0.1 -p "$ph" --cafile "$pki/ca.crt" \
 	-t golden/x -m x
 t_unlike "name12: the client failed" "$(cat "$T_TMP/name12.rc")" '^0$'
 t_is "name12: the SANs shown are the ones tshark reads" "$(jl name12 '",".join(ev("certificate")["chain"][0]["san_dns"])')" \
@@ -210,7 +190,7 @@ t_is "name12: verdict" "$(jl name12 'ev("flow_summary")["finding"]')" HOSTNAME_M
 t_like "name12: names the name" "$(jl name12 'ev("flow_summary")["reason"]')" "does not cover the name 127\.0\.0\.1"
 
 # ---- mTLS: the broker requires a client certificate, the device has none ---------------------
-record mtls12 env OPENSSL_CONF="$T_TMP/tls12.cnf" mosquitto_pub -h localhost -p "$pm" --cafile "$pki/ca.crt" \
+record mtls12 env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h localhost -p "$pm" --cafile "$pki/ca.crt" \
 	-t golden/x -m x
 t_unlike "mtls12: the client failed" "$(cat "$T_TMP/mtls12.rc")" '^0$'
 t_is "mtls12: CertificateRequest seen, as tshark sees it" "$(jl mtls12 'len(evs("certificate_request"))')" \
@@ -277,7 +257,7 @@ editcap -F pcapng "$T_TMP/badca12.pcap" "$T_TMP/badca12.pcapng" 2>/dev/null
 # shellcheck disable=SC2086
 t_is "pcapng: same verdict" "$("$MQTTLS" capture -r "$T_TMP/badca12.pcapng" $ports --json | grep -c '"finding":"WRONG_CA"')" 1
 for dlt in LINUX_SLL LINUX_SLL2; do
-	REC_IF="-i any -y $dlt" record "any-$dlt" env OPENSSL_CONF="$T_TMP/tls12.cnf" mosquitto_pub -h localhost \
+	REC_IF="-i any -y $dlt" record "any-$dlt" env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h localhost \
 		-p "$pt" --cafile "$other/ca.crt" -t golden/x -m x
 	t_like "Linux cooked ($dlt): tshark agrees on the link type" "$(tshark -r "$T_TMP/any-$dlt.pcap" -T fields \
 		-e frame.protocols 2>/dev/null | head -1)" "^sll"

@@ -16,18 +16,7 @@ hostile() {
 	echo $? >"$T_TMP/$kind.rc"
 }
 
-jl() {
-	"$T_PY" -c '
-import json, sys
-L = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def evs(t): return [e for e in L if e.get("type") == t]
-def ev(t):
-    x = evs(t)
-    return x[0] if x else {}
-v = eval(sys.argv[2])
-print(v if isinstance(v, str) else json.dumps(v))
-' "$T_TMP/$1.jsonl" "$2"
-}
+jl() { t_jsonl "$T_TMP/$1.jsonl" "$2"; }
 
 survives() {
 	t_is "$1: exits 0" "$(cat "$T_TMP/$1.rc")" 0
