@@ -24,6 +24,7 @@
 #include "attrib.h"
 #include "err.h"
 #include "forge.h"
+#include "util.h"
 
 #define MITM_BANNER "INSECURE LAB MITM"
 
@@ -146,6 +147,9 @@ void mitm_free(struct mitm *m);
 
 /* The JSON object for an event as the log writes it (the contract's shapes plus extra fields). */
 cJSON *mitm_event_to_json(const struct mitm_event *ev);
+
+/* The same as one line of JSON text (no newline), appended to out. */
+void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out);
 
 /* "handshake", "connect", ... */
 const char *mitm_event_name(enum mitm_ev_type t);

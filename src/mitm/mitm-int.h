@@ -94,6 +94,8 @@ struct mitm {
 	size_t max_packet, keep_max;
 
 	FILE *log;
+	struct event *log_flush;        /* flushes the log once the loop is idle */
+	struct mq_str line;             /* the log line being written */
 	SSL_CTX *srv_ctx, *up_ctx, *fetch_ctx;
 	struct forge forged;
 	struct evconnlistener *lst;

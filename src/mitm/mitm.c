@@ -86,178 +86,308 @@ void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct
 	}
 }
 
-/* Bytes as a JSON string when they are clean UTF-8, else base64 with NAME_base64: true. */
-static void json_bytes(cJSON *o, const char *name, const uint8_t *p, size_t n, size_t cap)
+/*
+ * The log line is written directly (a busy relay logs tens of thousands of events a second;
+ * building a cJSON tree per event cost more than relaying the packet). mitm_event_to_json()
+ * parses this same text, so there is one definition of every shape.
+ */
+struct jw {
+	struct mq_str *s;
+	bool first;
+};
+
+static void jw_key(struct jw *w, const char *k)
+{
+	mq_str_append(w->s, w->first ? "{\"" : ",\"", 2);
+	mq_str_append(w->s, k, strlen(k));
+	mq_str_append(w->s, "\":", 2);
+	w->first = false;
+}
+
+/* Valid UTF-8 (checked by the caller) as a JSON string body. */
+static void jw_escaped(struct mq_str *s, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	if (n == 0 || !p) {
+		mq_str_append(s, "\"\"", 2);
+		return;
+	}
+	mq_str_append(s, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c;
+		/* Payloads are mostly plain text: skip 8 bytes at a time while none needs escaping. */
+		while (i + 8 <= n) {
+			uint64_t x;
+			memcpy(&x, p + i, 8);
+			const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+			uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+			if (hit & highs)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		mq_str_append(s, (const char *)p + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			mq_str_append(s, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			mq_str_append(s, e, 6);
+		}
+	}
+	mq_str_append(s, (const char *)p + run, n - run);
+	mq_str_append(s, "\"", 1);
+}
+
+static void jw_str(struct jw *w, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	jw_key(w, k);
+	if (mq_utf8_valid(v, strlen(v))) {
+		jw_escaped(w->s, (const uint8_t *)v, strlen(v));
+	} else {
+		char *e = mq_escape_dup(v, strlen(v));   /* our own strings are ASCII; be safe anyway */
+		jw_escaped(w->s, (const uint8_t *)(e ? e : ""), e ? strlen(e) : 0);
+		free(e);
+	}
+}
+
+/* Decimal digits of v into the end of buf; returns where they start (printf is too slow here). */
+static char *digits(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void jw_num(struct jw *w, const char *k, double v)
+{
+	char buf[48], *end = buf + sizeof buf, *p;
+
+	jw_key(w, k);
+	if (v >= 0 && v < 1e15) {
+		/* Counters are whole; time stamps get microseconds. */
+		unsigned long long us = (unsigned long long)(v * 1e6 + 0.5), whole = us / 1000000, frac = us % 1000000;
+		if (frac) {
+			p = digits(end, frac);
+			while (end - p < 6)
+				*--p = '0';
+			*--p = '.';
+			p = digits(p, whole);
+		} else {
+			p = digits(end, (unsigned long long)v);
+		}
+		mq_str_append(w->s, p, (size_t)(end - p));
+		return;
+	}
+	int n = snprintf(buf, sizeof buf, "%.6f", v);
+	mq_str_append(w->s, buf, (size_t)n);
+}
+
+static void jw_bool(struct jw *w, const char *k, bool v)
+{
+	jw_key(w, k);
+	mq_str_append(w->s, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void jw_null(struct jw *w, const char *k)
+{
+	jw_key(w, k);
+	mq_str_append(w->s, "null", 4);
+}
+
+/* Untrusted bytes: a JSON string when they are clean UTF-8, else base64 with NAME_base64: true;
+ * more than cap bytes are cut, with NAME_truncated: true. */
+static void jw_bytes(struct jw *w, const char *name, const uint8_t *p, size_t n, size_t cap)
 {
 	char key[64];
 	bool cut = n > cap;
 
 	if (cut)
 		n = cap;
+	jw_key(w, name);
 	if (mq_utf8_valid(p, n)) {
-		char *s = malloc(n + 1);
-		if (!s)
-			return;
-		if (n)
-			memcpy(s, p, n);
-		s[n] = '\0';
-		cJSON_AddStringToObject(o, name, s);
-		free(s);
+		jw_escaped(w->s, p, n);
 	} else {
 		size_t outlen = 4 * ((n + 2) / 3) + 1;
-		char *s = malloc(outlen);
-		if (!s)
-			return;
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-		cJSON_AddStringToObject(o, name, s);
-		free(s);
+		char *b = malloc(outlen);
+		if (b) {
+			int len = EVP_EncodeBlock((unsigned char *)b, p, (int)n);
+			mq_str_append(w->s, "\"", 1);
+			mq_str_append(w->s, b, len > 0 ? (size_t)len : 0);
+			mq_str_append(w->s, "\"", 1);
+			free(b);
+		} else {
+			mq_str_append(w->s, "\"\"", 2);
+		}
 		snprintf(key, sizeof key, "%s_base64", name);
-		cJSON_AddTrueToObject(o, key);
+		jw_bool(w, key, true);
 	}
 	if (cut) {
 		snprintf(key, sizeof key, "%s_truncated", name);
-		cJSON_AddTrueToObject(o, key);
+		jw_bool(w, key, true);
 	}
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
+void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out)
 {
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
-}
+	struct jw w = { out, true };
+	const size_t cap = MITM_LOG_PAYLOAD_MAX;
 
-cJSON *mitm_event_to_json(const struct mitm_event *ev)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "event", mitm_event_name(ev->type));
-	cJSON_AddNumberToObject(o, "ts", ev->ts);
-	if (ev->client)
-		cJSON_AddStringToObject(o, "client", ev->client);
+	jw_str(&w, "event", mitm_event_name(ev->type));
+	jw_num(&w, "ts", ev->ts);
+	jw_str(&w, "client", ev->client);
 	if (ev->victim)
-		cJSON_AddNumberToObject(o, "victim", ev->victim);
+		jw_num(&w, "victim", ev->victim);
 	switch (ev->type) {
 	case MITM_EV_LISTENING:
-		add_str(o, "banner", MITM_BANNER);
-		add_str(o, "listen", ev->listen);
-		add_str(o, "upstream", ev->upstream);
-		add_str(o, "mode", ev->mode);
-		add_str(o, "forged_subject", ev->forged_subject);
-		add_str(o, "forged_issuer", ev->forged_issuer);
-		add_str(o, "forged_sans", ev->forged_sans);
-		add_str(o, "forged_sha256", ev->forged_sha256);
-		cJSON_AddNumberToObject(o, "duration", ev->duration);
-		cJSON_AddNumberToObject(o, "max_conns", ev->max_conns);
+		jw_str(&w, "banner", MITM_BANNER);
+		jw_str(&w, "listen", ev->listen);
+		jw_str(&w, "upstream", ev->upstream);
+		jw_str(&w, "mode", ev->mode);
+		jw_str(&w, "forged_subject", ev->forged_subject);
+		jw_str(&w, "forged_issuer", ev->forged_issuer);
+		jw_str(&w, "forged_sans", ev->forged_sans);
+		jw_str(&w, "forged_sha256", ev->forged_sha256);
+		jw_num(&w, "duration", ev->duration);
+		jw_num(&w, "max_conns", ev->max_conns);
 		break;
 	case MITM_EV_HANDSHAKE:
-		add_str(o, "result", ev->result);
-		add_str(o, "alert", ev->alert);
-		add_str(o, "reason", ev->reason);
-		add_str(o, "tls_version", ev->tls_version);
-		add_str(o, "cipher", ev->cipher);
-		add_str(o, "sni", ev->sni);
+		jw_str(&w, "result", ev->result);
+		jw_str(&w, "alert", ev->alert);
+		jw_str(&w, "reason", ev->reason);
+		jw_str(&w, "tls_version", ev->tls_version);
+		jw_str(&w, "cipher", ev->cipher);
+		jw_str(&w, "sni", ev->sni);
 		break;
 	case MITM_EV_CONNECT:
-		json_bytes(o, "client_id", ev->client_id, ev->client_id_len, MITM_LOG_PAYLOAD_MAX);
+		jw_bytes(&w, "client_id", ev->client_id, ev->client_id_len, cap);
 		if (ev->has_username)
-			json_bytes(o, "username", ev->username, ev->username_len, MITM_LOG_PAYLOAD_MAX);
+			jw_bytes(&w, "username", ev->username, ev->username_len, cap);
 		else
-			cJSON_AddNullToObject(o, "username");
+			jw_null(&w, "username");
 		if (ev->has_password)
-			json_bytes(o, "password", ev->password, ev->password_len, MITM_LOG_PAYLOAD_MAX);
+			jw_bytes(&w, "password", ev->password, ev->password_len, cap);
 		else
-			cJSON_AddNullToObject(o, "password");
-		cJSON_AddStringToObject(o, "protocol", mqttdec_version_name(ev->protocol));
-		cJSON_AddNumberToObject(o, "keepalive", ev->keepalive);
-		cJSON_AddBoolToObject(o, "clean", ev->clean);
+			jw_null(&w, "password");
+		jw_str(&w, "protocol", mqttdec_version_name(ev->protocol));
+		jw_num(&w, "keepalive", ev->keepalive);
+		jw_bool(&w, "clean", ev->clean);
 		if (ev->has_will) {
-			json_bytes(o, "will_topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
-			json_bytes(o, "will_payload", ev->payload, ev->payload_len, MITM_LOG_PAYLOAD_MAX);
-			cJSON_AddNumberToObject(o, "will_qos", ev->qos);
-			cJSON_AddBoolToObject(o, "will_retain", ev->retain);
+			jw_bytes(&w, "will_topic", ev->topic, ev->topic_len, cap);
+			jw_bytes(&w, "will_payload", ev->payload, ev->payload_len, cap);
+			jw_num(&w, "will_qos", ev->qos);
+			jw_bool(&w, "will_retain", ev->retain);
 		}
 		break;
 	case MITM_EV_PUBLISH:
 	case MITM_EV_INJECT:
 		if (ev->type == MITM_EV_PUBLISH)
-			cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
-		json_bytes(o, "topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
-		json_bytes(o, "payload", ev->payload, ev->payload_len, MITM_LOG_PAYLOAD_MAX);
-		cJSON_AddNumberToObject(o, "bytes", (double)ev->payload_len);
-		cJSON_AddNumberToObject(o, "qos", ev->qos);
-		cJSON_AddBoolToObject(o, "retain", ev->retain);
+			jw_str(&w, "dir", dir_names[ev->dir & 1]);
+		jw_bytes(&w, "topic", ev->topic, ev->topic_len, cap);
+		jw_bytes(&w, "payload", ev->payload, ev->payload_len, cap);
+		jw_num(&w, "bytes", (double)ev->payload_len);
+		jw_num(&w, "qos", ev->qos);
+		jw_bool(&w, "retain", ev->retain);
 		if (ev->dup)
-			cJSON_AddTrueToObject(o, "dup");
+			jw_bool(&w, "dup", true);
 		if (ev->packet_id >= 0)
-			cJSON_AddNumberToObject(o, "packet_id", ev->packet_id);
+			jw_num(&w, "packet_id", ev->packet_id);
 		if (ev->has_will)
-			cJSON_AddTrueToObject(o, "will");
+			jw_bool(&w, "will", true);
 		break;
 	case MITM_EV_SUBSCRIBE:
-		json_bytes(o, "topic", ev->topic, ev->topic_len, MITM_LOG_PAYLOAD_MAX);
-		cJSON_AddNumberToObject(o, "qos", ev->qos);
+		jw_bytes(&w, "topic", ev->topic, ev->topic_len, cap);
+		jw_num(&w, "qos", ev->qos);
 		break;
 	case MITM_EV_CONNACK:
 	case MITM_EV_PACKET:
-		cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
-		add_str(o, "packet", ev->packet);
+		jw_str(&w, "dir", dir_names[ev->dir & 1]);
+		jw_str(&w, "packet", ev->packet);
 		if (ev->packet_id >= 0)
-			cJSON_AddNumberToObject(o, "packet_id", ev->packet_id);
+			jw_num(&w, "packet_id", ev->packet_id);
 		if (ev->code >= 0)
-			cJSON_AddNumberToObject(o, "code", ev->code);
-		add_str(o, "meaning", ev->meaning);
-		add_str(o, "reason", ev->reason);
+			jw_num(&w, "code", ev->code);
+		jw_str(&w, "meaning", ev->meaning);
+		jw_str(&w, "reason", ev->reason);
 		break;
 	case MITM_EV_MALFORMED:
-		cJSON_AddStringToObject(o, "dir", dir_names[ev->dir & 1]);
-		add_str(o, "reason", ev->reason);
+		jw_str(&w, "dir", dir_names[ev->dir & 1]);
+		jw_str(&w, "reason", ev->reason);
 		break;
 	case MITM_EV_UPSTREAM:
-		add_str(o, "result", ev->result);
-		add_str(o, "upstream", ev->upstream);
-		add_str(o, "reason", ev->reason);
-		add_str(o, "tls_version", ev->tls_version);
+		jw_str(&w, "result", ev->result);
+		jw_str(&w, "upstream", ev->upstream);
+		jw_str(&w, "reason", ev->reason);
+		jw_str(&w, "tls_version", ev->tls_version);
 		break;
 	case MITM_EV_CLOSED:
-		add_str(o, "reason", ev->reason);
-		cJSON_AddNumberToObject(o, "packets_device_to_broker", (double)ev->packets[MITM_D2B]);
-		cJSON_AddNumberToObject(o, "packets_broker_to_device", (double)ev->packets[MITM_B2D]);
-		cJSON_AddNumberToObject(o, "bytes_device_to_broker", (double)ev->bytes[MITM_D2B]);
-		cJSON_AddNumberToObject(o, "bytes_broker_to_device", (double)ev->bytes[MITM_B2D]);
+		jw_str(&w, "reason", ev->reason);
+		jw_num(&w, "packets_device_to_broker", (double)ev->packets[MITM_D2B]);
+		jw_num(&w, "packets_broker_to_device", (double)ev->packets[MITM_B2D]);
+		jw_num(&w, "bytes_device_to_broker", (double)ev->bytes[MITM_D2B]);
+		jw_num(&w, "bytes_broker_to_device", (double)ev->bytes[MITM_B2D]);
 		break;
 	case MITM_EV_REFUSED:
 	case MITM_EV_STOPPED:
-		add_str(o, "reason", ev->reason);
+		jw_str(&w, "reason", ev->reason);
 		break;
 	}
+	mq_str_append(out, "}", 1);
+}
+
+cJSON *mitm_event_to_json(const struct mitm_event *ev)
+{
+	struct mq_str s = { 0 };
+	cJSON *o;
+
+	mitm_event_to_jsonl(ev, &s);
+	o = s.s ? cJSON_Parse(s.s) : NULL;
+	mq_str_free(&s);
 	return o;
 }
 
-static void log_json(struct mitm *m, cJSON *o)
+static void log_line(struct mitm *m, const char *line, size_t len)
 {
-	char *s;
-
-	if (!m->log || !o)
+	if (!m->log)
 		return;
-	s = cJSON_PrintUnformatted(o);
-	if (s) {
-		fputs(s, m->log);
-		fputc('\n', m->log);
-		free(s);
-	}
-	/* Line by line, so a class watching "tail -f" sees each event as it happens. */
-	fflush(m->log);
+	fwrite(line, 1, len, m->log);
+	fputc('\n', m->log);
+	/* Flushed once the loop has handled what is ready (not per line: a busy relay writes
+	 * thousands a second), so "tail -f" still shows each event as it happens. */
+	if (m->log_flush)
+		event_active(m->log_flush, EV_TIMEOUT, 0);   /* again while active: no-op */
+	else
+		fflush(m->log);
+}
+
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct mitm *m = arg;
+	(void)fd;
+	(void)what;
+	if (m->log)
+		fflush(m->log);
 }
 
 void mitm_emit(struct mitm *m, struct mitm_event *ev)
 {
 	ev->ts = wall_now();
 	if (m->log) {
-		cJSON *o = mitm_event_to_json(ev);
-		log_json(m, o);
-		cJSON_Delete(o);
+		m->line.len = 0;   /* one buffer reused for every line */
+		mitm_event_to_jsonl(ev, &m->line);
+		log_line(m, m->line.s, m->line.len);
 	}
 	if (m->obs)
 		m->obs(ev, m->obs_arg);
@@ -266,6 +396,7 @@ void mitm_emit(struct mitm *m, struct mitm_event *ev)
 static int open_log(struct mitm *m, const char *path, bool force, struct mq_err *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
+	char *line;
 	cJSON *o;
 
 	if (fd < 0) {
@@ -276,7 +407,7 @@ static int open_log(struct mitm *m, const char *path, bool force, struct mq_err 
 		return -1;
 	}
 	/* Credentials end up in this file: never readable by others, even when it existed before. */
-	if (fchmod(fd, 0600) < 0 || !(m->log = fdopen(fd, "w"))) {
+	if (fchmod(fd, 0600) < 0 || !(m->log = fdopen(fd, "w")) || setvbuf(m->log, NULL, _IOFBF, 1 << 16)) {
 		mq_errf_errno(err, "cannot open %s", path);
 		close(fd);
 		return -1;
@@ -289,8 +420,11 @@ static int open_log(struct mitm *m, const char *path, bool force, struct mq_err 
 				"credentials and messages of devices that do not verify the broker");
 	cJSON_AddStringToObject(o, "tool", MQTTLS_NAME);
 	cJSON_AddStringToObject(o, "version", MQTTLS_VERSION);
-	log_json(m, o);
+	line = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	if (line)
+		log_line(m, line, strlen(line));
+	free(line);
 	return 0;
 }
 
@@ -579,6 +713,8 @@ struct mitm *mitm_new(struct event_base *base, const struct mitm_opts *o, mitm_o
 	/* 3. The log, the listener (disabled until the forgery exists), the clock. */
 	if (o->json_log && open_log(m, o->json_log, o->force, err) < 0)
 		goto fail;
+	if (m->log && !(m->log_flush = event_new(base, -1, 0, on_log_flush, m)))
+		goto oom;
 	if (bind_listener(m, &lss[0], llen[0], err) < 0)
 		goto fail;
 	m->deadline = evtimer_new(base, on_deadline, m);
@@ -803,8 +939,11 @@ void mitm_free(struct mitm *m)
 		evconnlistener_free(m->lst);
 	if (m->fetch)
 		upstream_fetch_free(m->fetch);
+	if (m->log_flush)
+		event_free(m->log_flush);
 	if (m->log)
 		fclose(m->log);
+	mq_str_free(&m->line);
 	SSL_CTX_free(m->srv_ctx);
 	SSL_CTX_free(m->up_ctx);
 	SSL_CTX_free(m->fetch_ctx);

@@ -83,7 +83,18 @@ static void to_events(const uint8_t *raw, size_t len, int *version)
 	ev.victim = 1;
 	j = mitm_event_to_json(&ev);
 	if (!j)
-		abort();
+		abort();   /* the log writer made text that is not JSON */
+	if (ev.type == MITM_EV_PUBLISH) {
+		/* What the log says is exactly what was sent: as text, or as base64. */
+		const cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "payload");
+		const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(j, "payload_base64");
+		if (!cJSON_IsString(pl))
+			abort();
+		if (!b64 && ev.payload_len <= MITM_LOG_PAYLOAD_MAX &&
+		    (strlen(pl->valuestring) != ev.payload_len ||
+		     (ev.payload_len && memcmp(pl->valuestring, ev.payload, ev.payload_len))))
+			abort();
+	}
 	char *s = cJSON_PrintUnformatted(j);
 	/* Whatever the bytes, the log line is valid JSON that parses back. */
 	cJSON *back = s ? cJSON_Parse(s) : NULL;
