@@ -232,6 +232,7 @@ struct capture_stats {
 	bool pcap_stats_ok;
 	unsigned pcap_recv, pcap_drop, pcap_ifdrop;
 	double elapsed;            /* seconds from start to end */
+	double last_ts;            /* capture time of the last frame read */
 	bool file_truncated;       /* the file ended inside a frame */
 	char file_error[256];
 };

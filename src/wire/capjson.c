@@ -541,7 +541,12 @@ cJSON *capture_event_json(const struct capture_event *ev)
 cJSON *capture_stats_json(const struct capture_stats *s)
 {
 	cJSON *o = cJSON_CreateObject();
+	char ts[32];
 
+	/* Like every line: ts (the last frame's), flow (none), type. */
+	snprintf(ts, sizeof(ts), "%.6f", s->last_ts);
+	cJSON_AddItemToObject(o, "ts", cJSON_CreateRaw(ts));
+	cJSON_AddNullToObject(o, "flow");
 	cJSON_AddStringToObject(o, "type", "stats");
 	cJSON_AddNumberToObject(o, "packets", (double)s->frames);
 	cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);

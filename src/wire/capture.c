@@ -122,6 +122,7 @@ void capture_frame(struct capture *c, int dlt, double ts, const uint8_t *data, s
 
 	c->st.frames++;
 	c->st.bytes += caplen;
+	c->st.last_ts = ts;
 	rc = netdec_frame(dlt, data, caplen, wirelen, &s, &why);
 	if (rc == NETDEC_MALFORMED) {
 		flowtab_malformed_frame(c->ft, ts, why);

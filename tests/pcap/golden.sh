@@ -27,7 +27,9 @@ pt=$(t_free_port)
 pm=$(t_free_port)
 pr=$(t_free_port)
 ph=$(t_free_port)
-ports="--port $pp --port $pt --port $pm --port $pr --port $ph"
+p6=$(t_free_port)
+p6t=$(t_free_port)
+ports="--port $pp --port $pt --port $pm --port $pr --port $ph --port $p6 --port $p6t"
 
 t_broker main "$pp" "allow_anonymous true
 listener $pp 127.0.0.1
@@ -37,7 +39,12 @@ require_certificate true
 listener $ph 127.0.0.1
 cafile $pki/ca.crt
 certfile $pki/broken-dns-only-fullchain.crt
-keyfile $pki/broken-dns-only.key" || { t_fail "mosquitto starts"; t_done; exit 1; }
+keyfile $pki/broken-dns-only.key
+listener $p6 ::1
+listener $p6t ::1
+cafile $pki/ca.crt
+certfile $pki/broker-fullchain.crt
+keyfile $pki/broker.key" || { t_fail "mosquitto starts"; t_done; exit 1; }
 # A second broker that refuses anonymous clients (Mosquitto 2's default).
 t_broker strict "$pr" "listener $pr 127.0.0.1" || { t_fail "second mosquitto starts"; t_done; exit 1; }
 
@@ -48,7 +55,7 @@ record() {
 	local name=$1 tp i
 	shift
 	# shellcheck disable=SC2086
-	tcpdump ${REC_IF:--i lo} --immediate-mode -U -s 0 -w "$T_TMP/$name.pcap" "tcp and (port $pp or port $pt or port $pm or port $pr or port $ph)" \
+	tcpdump ${REC_IF:--i lo} --immediate-mode -U -s 0 -w "$T_TMP/$name.pcap" "tcp and (port $pp or port $pt or port $pm or port $pr or port $ph or port $p6 or port $p6t)" \
 		2>"$T_TMP/$name.tcpdump" &
 	tp=$!
 	T_PIDS+=("$tp")
@@ -75,7 +82,7 @@ ts() {
 	local name=$1
 	shift
 	"$T_PY" "$here/tshark.py" "$T_TMP/$name.pcap" "tcp.port==$pt,tls" "tcp.port==$pm,tls" "tcp.port==$ph,tls" \
-		"tcp.port==$pp,mqtt" "tcp.port==$pr,mqtt" -- "$@"
+		"tcp.port==$p6t,tls" "tcp.port==$pp,mqtt" "tcp.port==$pr,mqtt" "tcp.port==$p6,mqtt" -- "$@"
 }
 
 # The facts of a ClientHello / ServerHello, checked against tshark.
@@ -264,8 +271,28 @@ for dlt in LINUX_SLL LINUX_SLL2; do
 	t_is "Linux cooked ($dlt): same verdict" "$(jl "any-$dlt" 'ev("flow_summary")["finding"]')" WRONG_CA
 done
 
+# ---- IPv6 ------------------------------------------------------------------------------------
+record v6plain mosquitto_pub -h ::1 -p "$p6" -i v6-device -u bob -P hunter2 -t v6/t -m 6
+t_is "v6plain: the client published" "$(cat "$T_TMP/v6plain.rc")" 0
+t_like "v6plain: the flow is named with bracketed addresses" "$(jl v6plain 'ev("flow_summary")["flow"]')" \
+	"^\[::1\]:[0-9]+->\[::1\]:$p6\$"
+t_is "v6plain: password as tshark reads it" "$(jl v6plain 'ev("mqtt_connect")["password"]')" \
+	"$(ts v6plain field mqtt.passwd mqtt.passwd)"
+record v6tls mosquitto_pub -h ::1 -p "$p6t" --cafile "$pki/ca.crt" -i v6-tls -t v6/t -m 6
+t_is "v6tls: the client published" "$(cat "$T_TMP/v6tls.rc")" 0
+check_hellos v6tls
+t_is "v6tls: verdict" "$(jl v6tls 'ev("flow_summary")["outcome"]')" tls_ok
+
+# ---- --count and --duration end a file early --------------------------------------------------
+# shellcheck disable=SC2086
+t_is "--count: stops after N packets" "$("$MQTTLS" capture -r "$T_TMP/tls12.pcap" $ports --count 3 --json --stats |
+	t_jsonl /dev/stdin 'ev("stats")["packets"]')" 3
+# shellcheck disable=SC2086
+t_is "--count: the flow cut short is incomplete" "$("$MQTTLS" capture -r "$T_TMP/tls12.pcap" $ports --count 5 --json |
+	t_jsonl /dev/stdin 'ev("flow_summary")["outcome"]')" incomplete
+
 # ---- live capture on lo ------------------------------------------------------------------------
-"$MQTTLS" capture -i lo --port "$pt" --json --duration 20 >"$T_TMP/live.jsonl" 2>"$T_TMP/live.err" &
+"$MQTTLS" capture -i lo --port "$pt" --json --stats --duration 20 >"$T_TMP/live.jsonl" 2>"$T_TMP/live.err" &
 cap=$!
 T_PIDS+=("$cap")
 for i in $(seq 1 100); do
@@ -282,5 +309,18 @@ t_is "live: capture ends cleanly on Ctrl-C" "$?" 0
 t_is "live: its ClientHello was seen" "$(jl live 'ev("client_hello")["sni"]')" localhost
 t_is "live: its ServerHello was seen" "$(jl live 'ev("server_hello")["version"]')" TLSv1.3
 t_is "live: verdict" "$(jl live 'ev("flow_summary")["outcome"]')" tls_ok
+t_is "live: libpcap's counters reported" "$(jl live '"pcap_received" in ev("stats") and ev("stats")["pcap_dropped"] >= 0')" true
+
+# --duration ends a live capture by itself.
+"$MQTTLS" capture -i lo --port "$pt" --duration 1 --json >"$T_TMP/dur.jsonl" 2>"$T_TMP/dur.err" &
+cap=$!
+T_PIDS+=("$cap")
+for i in $(seq 1 100); do
+	kill -0 "$cap" 2>/dev/null || break
+	sleep 0.1
+done
+t_unlike "live: --duration 1 ended it within 10 s" "$(kill -0 "$cap" 2>&1 && echo running)" running
+wait "$cap"
+t_is "live: --duration exits 0" "$?" 0
 
 t_done

@@ -17,6 +17,9 @@ Kinds (each a case from the capture issue's list of captures to survive):
   mqtt-rl5            an MQTT packet whose remaining length takes 5 bytes
   mqtt-string-past    an MQTT CONNECT whose client id length runs past the packet
   million-flows       1,000,000 SYNs from distinct ports and addresses
+  no-syn              SOURCE without its first three packets (the capture joined late)
+  resegment           SOURCE with every payload cut into 100-byte segments sent in reverse
+                      order, plus a retransmitted and an overlapping segment each time
 """
 import struct
 import sys
@@ -131,7 +134,8 @@ def connect_string_past_end():
 def main():
     kind, out = sys.argv[1], sys.argv[2]
     src = sys.argv[3] if len(sys.argv) > 3 else None
-    if kind in ("truncated-file", "caplen-gt-len", "snaplen", "doff-lt-5", "ext-overflow", "certlist-mismatch"):
+    if kind in ("truncated-file", "caplen-gt-len", "snaplen", "doff-lt-5", "ext-overflow", "certlist-mismatch",
+                "no-syn", "resegment"):
         snap, lt, recs = read_pcap(src)
     if kind == "truncated-file":
         b = pcap_bytes(lt, recs, snap)
@@ -180,6 +184,35 @@ def main():
                     return
                 i += 5 + (data[i + 3] << 8 | data[i + 4])
         raise SystemExit("no Certificate message found")
+    elif kind == "no-syn":
+        write(out, lt, recs[3:], snap)
+    elif kind == "resegment":
+        new = []
+        for r in recs:
+            t, p = tcp_payload_offset(r[4])
+            data = bytes(r[4])
+            payload = data[p:]
+            if not payload:
+                new.append(r)
+                continue
+            seq = struct.unpack_from("!I", data, t + 4)[0]
+            flags = data[t + 13]
+
+            def piece(off, n, last):
+                b = bytearray(data[:p] + payload[off:off + n])
+                struct.pack_into("!H", b, 16, len(b) - 14)
+                struct.pack_into("!I", b, t + 4, (seq + off) & 0xFFFFFFFF)
+                b[t + 13] = flags if last else flags & ~FIN
+                return [r[0], r[1], len(b), len(b), b]
+
+            cuts = list(range(0, len(payload), 100))
+            chunks = [piece(o, 100, o == cuts[-1]) for o in cuts]
+            chunks.reverse()
+            chunks.append(piece(0, 100, len(payload) <= 100))  # a retransmission
+            if len(payload) > 150:
+                chunks.append(piece(50, 100, False))  # an overlap of two others
+            new += chunks
+        write(out, lt, new, snap)
     elif kind == "opt-len-0":
         f = Flow(40001, 1883)
         f.open(syn_opts=bytes([2, 0, 0, 0]))
