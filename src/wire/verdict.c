@@ -313,10 +313,11 @@ static bool rule_tls_unanswered(const struct capture_flow *f, struct capture_ver
 		return true;
 	}
 	if (closed_by(f, S) && !f->bytes[S]) {
-		say(v, CAPTURE_TLS_FAILED, f->server_port == 1883 ? "PLAINTEXT_PORT" : NULL, true,
-		    "the broker closed the connection when the device sent its ClientHello, without a word%s",
-		    f->server_port == 1883 ? ": port 1883 speaks plain MQTT, TLS is usually on 8883" :
-					     ": the port probably does not speak TLS");
+		/* What a plain MQTT listener does with a ClientHello: 0x16 is no packet it knows. */
+		say(v, CAPTURE_TLS_FAILED, "PLAINTEXT_PORT", true,
+		    "the broker closed the connection when the device sent its ClientHello, without a word: port %u "
+		    "most likely speaks plain MQTT%s", f->server_port,
+		    f->server_port == 1883 ? " (TLS is usually on 8883)" : "");
 		return true;
 	}
 	if (closed_by(f, C))
@@ -386,10 +387,12 @@ static bool rule_mqtt(const struct capture_flow *f, struct capture_verdict *v)
 		    creds[0] ? "" : "; every message it sends can be read by anyone on the path");
 		return true;
 	}
-	if (closed_by(f, S) && !f->bytes[S] && f->server_port == 8883) {
+	if (closed_by(f, S) && !f->bytes[S]) {
+		/* A TLS listener reading a CONNECT as a record header gives up without a word. */
 		say(v, CAPTURE_PLAINTEXT_MQTT, NULL, true,
-		    "the device spoke plain MQTT to port 8883 and the broker closed the connection: that port expects TLS%s",
-		    creds);
+		    "the device spoke plain MQTT and the broker closed the connection without a CONNACK: port %u most "
+		    "likely expects TLS (the device needs its TLS client, e.g. WiFiClientSecure, and the CA)%s",
+		    f->server_port, creds);
 		return true;
 	}
 	say(v, CAPTURE_PLAINTEXT_MQTT, "PLAINTEXT_PORT", false, "plain MQTT without TLS; no CONNACK was captured%s", creds);

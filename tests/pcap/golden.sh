@@ -222,6 +222,35 @@ t_is "mtls13: verdict (inferred)" \
 	"$(jl mtls13 'ev("flow_summary")["outcome"] + " " + ev("flow_summary")["finding"] + " " + str(ev("flow_summary")["inferred"])')" \
 	"tls_failed CLIENT_CERT_REQUIRED True"
 
+# ---- mTLS with the device's certificate -------------------------------------------------------
+record mtlsok12 env OPENSSL_CONF="$here/openssl-tls12.cnf" mosquitto_pub -h localhost -p "$pm" \
+	--cafile "$pki/ca.crt" --cert "$pki/device1.crt" --key "$pki/device1.key" -t golden/x -m x
+t_is "mtlsok12: the client published" "$(cat "$T_TMP/mtlsok12.rc")" 0
+t_is "mtlsok12: the device's certificate is shown" \
+	"$(jl mtlsok12 '[e["chain"][0]["subject"] for e in evs("certificate") if e["from"]=="client"][0]')" \
+	"$(openssl x509 -in "$pki/device1.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
+t_is "mtlsok12: tshark sees the same two Certificate messages" "$(jl mtlsok12 'len(evs("certificate"))')" \
+	"$(ts mtlsok12 values 'tls.handshake.type==11' tls.handshake.type | tr ',' '\n' | grep -c '^11$')"
+t_like "mtlsok12: verdict" "$(jl mtlsok12 'ev("flow_summary")["outcome"] + " " + ev("flow_summary")["reason"]')" \
+	"^tls_ok .*with a client certificate"
+record mtlsok13 mosquitto_pub -h localhost -p "$pm" --cafile "$pki/ca.crt" --cert "$pki/device1.crt" \
+	--key "$pki/device1.key" -t golden/x -m x
+t_is "mtlsok13: the client published" "$(cat "$T_TMP/mtlsok13.rc")" 0
+t_is "mtlsok13: a client certificate inferred from its size" \
+	"$(jl mtlsok13 '[e["meaning"].split(":")[0] for e in evs("encrypted_record") if e["from"]=="client"]')" \
+	'["Certificate", "CertificateVerify", "Finished"]'
+t_like "mtlsok13: verdict" "$(jl mtlsok13 'ev("flow_summary")["outcome"] + " " + ev("flow_summary")["reason"]')" \
+	"^tls_ok .*with a client certificate"
+
+# ---- the wrong protocol on the port -------------------------------------------------------------
+record plain2tls mosquitto_pub -h 127.0.0.1 -p "$pt" -t golden/x -m x
+t_is "plain2tls: a CONNECT sent to the TLS port" "$(jl plain2tls 'ev("mqtt_connect")["protocol"]')" 3.1.1
+t_like "plain2tls: verdict" "$(jl plain2tls 'ev("flow_summary")["reason"]')" "port $pt most likely expects TLS"
+record tls2plain mosquitto_pub -h localhost -p "$pp" --cafile "$pki/ca.crt" -t golden/x -m x
+t_is "tls2plain: a ClientHello sent to the plain port" "$(jl tls2plain 'ev("client_hello")["sni"]')" localhost
+t_is "tls2plain: verdict" "$(jl tls2plain 'ev("flow_summary")["outcome"] + " " + ev("flow_summary")["finding"]')" \
+	"tls_failed PLAINTEXT_PORT"
+
 # ---- MQTT 5 ---------------------------------------------------------------------------------
 record v5 mosquitto_pub -V mqttv5 -h 127.0.0.1 -p "$pp" -i v5dev -D connect session-expiry-interval 60 \
 	-D publish user-property unit celsius -t v5/temp -m 19.5 -q 1
