@@ -340,6 +340,24 @@ t_is "live: its ServerHello was seen" "$(jl live 'ev("server_hello")["version"]'
 t_is "live: verdict" "$(jl live 'ev("flow_summary")["outcome"]')" tls_ok
 t_is "live: libpcap's counters reported" "$(jl live '"pcap_received" in ev("stats") and ev("stats")["pcap_dropped"] >= 0')" true
 
+# The human face live: each line as it happens, tagged with its flow, then the verdict.
+"$MQTTLS" capture -i lo --port "$pt" >"$T_TMP/live.txt" 2>"$T_TMP/live-human.err" &
+cap=$!
+T_PIDS+=("$cap")
+for i in $(seq 1 100); do
+	grep -q "listening on lo" "$T_TMP/live-human.err" 2>/dev/null && break
+	sleep 0.05
+done
+sleep 0.3
+mosquitto_pub -h localhost -p "$pt" --cafile "$other/ca.crt" -t golden/live -m 1 >/dev/null 2>&1
+sleep 0.5
+kill -INT "$cap"
+wait "$cap"
+out=$(cat "$T_TMP/live.txt")
+t_like "live ladder: a flow header" "$out" "^flow #1  127\.0\.0\.1:[0-9]+ (→|->) 127\.0\.0\.1:$pt"
+t_like "live ladder: lines tagged with their flow" "$out" "#1 +[0-9.]+ ms  device (→|->) broker  Alert fatal unknown_ca"
+t_like "live ladder: the verdict" "$out" "#1 (✗|x) tls_failed: .*\[WRONG_CA\]"
+
 # --duration ends a live capture by itself.
 "$MQTTLS" capture -i lo --port "$pt" --duration 1 --json >"$T_TMP/dur.jsonl" 2>"$T_TMP/dur.err" &
 cap=$!
