@@ -73,6 +73,15 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* The loop's cached clock: every event of one loop pass happened "now" (no syscall each). */
+static double loop_now(struct mitm *m)
+{
+	struct timeval tv;
+	if (event_base_gettimeofday_cached(m->base, &tv) < 0)
+		return wall_now();
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
 void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct mitm_victim *vi)
 {
 	memset(ev, 0, sizeof *ev);
@@ -91,6 +100,18 @@ void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct
  * building a cJSON tree per event cost more than relaying the packet). mitm_event_to_json()
  * parses this same text, so there is one definition of every shape.
  */
+/* mq_str_append without the call when the line buffer (reused for every line) has room. */
+static inline void put(struct mq_str *s, const char *d, size_t n)
+{
+	if (s->len + n + 1 <= s->cap) {
+		memcpy(s->s + s->len, d, n);
+		s->len += n;
+		s->s[s->len] = '\0';
+	} else {
+		mq_str_append(s, d, n);
+	}
+}
+
 struct jw {
 	struct mq_str *s;
 	bool first;
@@ -98,9 +119,9 @@ struct jw {
 
 static void jw_key(struct jw *w, const char *k)
 {
-	mq_str_append(w->s, w->first ? "{\"" : ",\"", 2);
-	mq_str_append(w->s, k, strlen(k));
-	mq_str_append(w->s, "\":", 2);
+	put(w->s, w->first ? "{\"" : ",\"", 2);
+	put(w->s, k, strlen(k));
+	put(w->s, "\":", 2);
 	w->first = false;
 }
 
@@ -111,10 +132,10 @@ static void jw_escaped(struct mq_str *s, const uint8_t *p, size_t n)
 	size_t run = 0;
 
 	if (n == 0 || !p) {
-		mq_str_append(s, "\"\"", 2);
+		put(s, "\"\"", 2);
 		return;
 	}
-	mq_str_append(s, "\"", 1);
+	put(s, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c;
 		/* Payloads are mostly plain text: skip 8 bytes at a time while none needs escaping. */
@@ -133,18 +154,18 @@ static void jw_escaped(struct mq_str *s, const uint8_t *p, size_t n)
 		c = p[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		mq_str_append(s, (const char *)p + run, i - run);
+		put(s, (const char *)p + run, i - run);
 		run = i + 1;
 		if (c == '"' || c == '\\') {
 			char e[2] = { '\\', (char)c };
-			mq_str_append(s, e, 2);
+			put(s, e, 2);
 		} else {
 			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			mq_str_append(s, e, 6);
+			put(s, e, 6);
 		}
 	}
-	mq_str_append(s, (const char *)p + run, n - run);
-	mq_str_append(s, "\"", 1);
+	put(s, (const char *)p + run, n - run);
+	put(s, "\"", 1);
 }
 
 static void jw_str(struct jw *w, const char *k, const char *v)
@@ -188,23 +209,23 @@ static void jw_num(struct jw *w, const char *k, double v)
 		} else {
 			p = digits(end, (unsigned long long)v);
 		}
-		mq_str_append(w->s, p, (size_t)(end - p));
+		put(w->s, p, (size_t)(end - p));
 		return;
 	}
 	int n = snprintf(buf, sizeof buf, "%.6f", v);
-	mq_str_append(w->s, buf, (size_t)n);
+	put(w->s, buf, (size_t)n);
 }
 
 static void jw_bool(struct jw *w, const char *k, bool v)
 {
 	jw_key(w, k);
-	mq_str_append(w->s, v ? "true" : "false", v ? 4 : 5);
+	put(w->s, v ? "true" : "false", v ? 4 : 5);
 }
 
 static void jw_null(struct jw *w, const char *k)
 {
 	jw_key(w, k);
-	mq_str_append(w->s, "null", 4);
+	put(w->s, "null", 4);
 }
 
 /* Untrusted bytes: a JSON string when they are clean UTF-8, else base64 with NAME_base64: true;
@@ -224,12 +245,12 @@ static void jw_bytes(struct jw *w, const char *name, const uint8_t *p, size_t n,
 		char *b = malloc(outlen);
 		if (b) {
 			int len = EVP_EncodeBlock((unsigned char *)b, p, (int)n);
-			mq_str_append(w->s, "\"", 1);
-			mq_str_append(w->s, b, len > 0 ? (size_t)len : 0);
-			mq_str_append(w->s, "\"", 1);
+			put(w->s, "\"", 1);
+			put(w->s, b, len > 0 ? (size_t)len : 0);
+			put(w->s, "\"", 1);
 			free(b);
 		} else {
-			mq_str_append(w->s, "\"\"", 2);
+			put(w->s, "\"\"", 2);
 		}
 		snprintf(key, sizeof key, "%s_base64", name);
 		jw_bool(w, key, true);
@@ -383,7 +404,7 @@ static void on_log_flush(evutil_socket_t fd, short what, void *arg)
 
 void mitm_emit(struct mitm *m, struct mitm_event *ev)
 {
-	ev->ts = wall_now();
+	ev->ts = loop_now(m);
 	if (m->log) {
 		m->line.len = 0;   /* one buffer reused for every line */
 		mitm_event_to_jsonl(ev, &m->line);
