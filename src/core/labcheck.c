@@ -654,6 +654,9 @@ static int run_diagnose(struct probe_env *e, struct mq_err *err)
 		goto out;
 	if (p->broker_conf && !(conf = labctx_expand(e->c, p->broker_conf, err)))
 		goto out;
+	/* A broker that does not run is explained by its own side: why it stopped comes first. */
+	if (!conf && !labctx_broker_running(e->c))
+		conf = strdup(e->c->conf);
 	diag_opts_init(&o);
 	o.timeout = DEVICE_TIMEOUT;
 	if (diag_run(&t, &o, NULL, NULL, &r, err) < 0)
