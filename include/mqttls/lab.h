@@ -163,6 +163,7 @@ struct lab_check_item {
 	bool pass;
 	const char *finding;        /* the contract id that still stands, or NULL */
 	char *title, *detail, *fix; /* what was observed, in words (untrusted parts escaped); NULL when none */
+	char *also;                 /* the other errors the diagnosis found, "ID — title" a line, or NULL */
 };
 
 struct lab_check {

@@ -374,6 +374,8 @@ static void print_item(const struct lab_check_item *it)
 		print_text(it->detail, NULL);
 	if (it->fix && *it->fix)
 		print_text(it->fix, "fix:");
+	if (it->also)
+		print_text(it->also, "also found:");
 }
 
 static int lab_check_cmd(const struct cli_cmd *self, const struct lab_args *a)

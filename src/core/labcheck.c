@@ -17,7 +17,6 @@
 
 #include "lab-int.h"
 #include "mqttls/capture.h"
-#include "mqttls/conf.h"
 #include "mqttls/device.h"
 #include "mqttls/diag.h"
 #include "mqttls/finding.h"
@@ -628,7 +627,14 @@ static void judge(struct lab_check_item *it, const char *expect, const struct di
 				 "publish/subscribe round trip all succeeded",
 				 (int)n, expect);
 	} else if (err1) {
+		struct mq_str also = { 0 };
 		describe_finding(it, err1);
+		for (size_t i = 0; i < r->findings.n; i++)
+			if (&r->findings.v[i] != err1 && r->findings.v[i].severity == MQ_SEV_ERROR)
+				mq_str_printf(&also, "%s%s — %s", also.len ? "\n" : "", r->findings.v[i].id,
+					      r->findings.v[i].title);
+		it->also = also.len ? mq_str_take(&also) : NULL;
+		mq_str_free(&also);
 	} else {
 		it->title = strdup("the connection failed without a finding");
 		for (int i = 0; i < DIAG_STAGES; i++)
@@ -659,20 +665,13 @@ static int run_diagnose(struct probe_env *e, struct mq_err *err)
 		conf = strdup(e->c->conf);
 	diag_opts_init(&o);
 	o.timeout = DEVICE_TIMEOUT;
+	/* What the broker's side says, folded in exactly as diagnose --broker-conf does. */
+	o.broker_conf = conf;
 	if (diag_run(&t, &o, NULL, NULL, &r, err) < 0)
 		goto out;
-	if (conf) {
-		/* What the broker's side says, as diagnose --broker-conf folds it in. */
-		struct conf_fold_opts fo = { .conf_path = conf, .port = t.port,
-					     .served_sha256 = r->n_chain ? r->chain[0].sha256 : NULL };
-		struct mq_err ferr = { 0 };
-		if (conf_fold_diagnosis(&fo, &r->findings, &ferr) < 0) {
-			struct finding *f = findings_add(&r->findings, "BROKER_CANNOT_READ_FILE", NULL, ferr.msg, NULL);
-			finding_set_path(f, conf);
-			findings_sort(&r->findings);
-		}
-	}
 	judge(it, p->expect, r);
+	if (r->broker_error && !it->pass && !it->detail)
+		it->detail = fmt("the broker's configuration could not be read: %s", r->broker_error);
 	it->command = fmt("mqttls diagnose %s%s%s", line, conf ? " --broker-conf " : "", conf ? conf : "");
 	rc = 0;
 out:
@@ -705,6 +704,7 @@ static void item_free(struct lab_check_item *it)
 	free(it->title);
 	free(it->detail);
 	free(it->fix);
+	free(it->also);
 }
 
 void lab_check_free(struct lab_check *c)
@@ -721,6 +721,7 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 {
 	struct lab_ctx c;
 	char fp[LABCTX_FP_HEX];
+	bool taken;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
@@ -752,6 +753,9 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 	}
 	out->broker_running = labctx_broker_running(&c);
 	snprintf(out->broker_error, sizeof out->broker_error, "%s", out->broker_running ? "" : c.broker_error);
+	/* Another program on the lab's port would be diagnosed in its place: say so instead. */
+	taken = !out->broker_running &&
+		mq_wait_listening(c.lab_bind[0] ? c.ip : "127.0.0.1", c.ports[0], 500) == 0;
 	out->items = calloc(c.d->n_probes, sizeof *out->items);
 	if (!out->items) {
 		mq_errf(err, "out of memory");
@@ -766,6 +770,15 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 		it->why = strdup(p->why);
 		it->kind = strdup(probe_kinds[p->kind].name);
 		it->expect = strdup(p->expect);
+		if (taken) {
+			it->observed = strdup("port taken");
+			it->title = fmt("another program answers on port %d, not this lab's broker", c.ports[0]);
+			it->detail = fmt("the lab's broker cannot listen there, so nothing can be checked; stop that "
+					 "program, or 'mqttls lab reset %s' to set the lab up on a free port (your files "
+					 "are kept aside)", c.d->name);
+			out->pass = false;
+			continue;
+		}
 		if (!probe_kinds[p->kind].run) {
 			mq_errf(err, "lab '%s' needs the %s engine, which is not in this build yet", c.d->name,
 				probe_kinds[p->kind].name);
@@ -818,6 +831,7 @@ cJSON *lab_check_to_json(const struct lab_check *c)
 		cJSON_AddStringToObject(j, "title", it->title ? it->title : "");
 		cJSON_AddStringToObject(j, "detail", it->detail ? it->detail : "");
 		cJSON_AddStringToObject(j, "fix", it->fix ? it->fix : "");
+		cJSON_AddStringToObject(j, "also", it->also ? it->also : "");
 		cJSON_AddItemToArray(arr, j);
 	}
 	return o;

@@ -26,6 +26,27 @@ t_like "the evidence names the directory the user mosquitto cannot enter" \
 	"$(t_json "$T_TMP/check.json" 'j["checks"][0]["detail"]')" "home/student"
 lab_hints key-perms 3
 
+# While its broker is down, another program takes the lab's port: the check must not diagnose it.
+t_bg "$T_PY" -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+s.settimeout(60)
+while True:
+    c, _ = s.accept()
+    c.close()
+' "$LAB_PORT"
+intruder=$T_LAST_PID
+for _ in $(seq 1 100); do lab_port_listening "$LAB_PORT" && break; sleep 0.05; done
+lab_check_json key-perms
+t_is "another program on the lab's port: nothing is diagnosed" \
+	"$(t_json "$T_TMP/check.json" '[c["observed"] for c in j["checks"]]')" '["port taken", "port taken"]'
+t_like "... and the check says what to do" "$(t_json "$T_TMP/check.json" 'j["checks"][0]["detail"]')" "mqttls lab reset key-perms"
+kill "$intruder"
+wait "$intruder" 2>/dev/null
+
 # The directory alone: mosquitto now stops at the key.
 chmod o+x "$HOME_DIR"
 lab_check_json key-perms
