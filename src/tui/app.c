@@ -293,17 +293,17 @@ static void help_fill(struct tui *t, int width)
 	l->width = width;
 	lines_add(l, -1, S_HEAD, "%s", "Keys everywhere");
 	for (k = global_keys; k->keys; k++) {
-		lines_add(l, -1, S_KEY, "  %-18s", k->keys);
+		lines_add(l, -1, S_KEY, "  %-20s", k->keys);
 		lines_seg(l, S_NORMAL, "%s", k->what);
 	}
 	for (int v = 0; v < V_COUNT; v++) {
 		int order = (t->cur + v) % V_COUNT; /* the current view's keys first */
 		lines_blank(l, -1);
-		snprintf(head, sizeof head, "%s%s view (%d)", views[order]->name, order == t->cur ? " - this" : "",
-			 order + 1);
+		snprintf(head, sizeof head, "%s view (%d)%s", views[order]->name, order + 1,
+			 order == t->cur ? " - the one you are on" : "");
 		lines_add(l, -1, S_HEAD, "%s", head);
 		for (k = views[order]->keys; k && k->keys; k++) {
-			lines_add(l, -1, S_KEY, "  %-18s", k->keys);
+			lines_add(l, -1, S_KEY, "  %-20s", k->keys);
 			lines_seg(l, S_NORMAL, "%s", k->what);
 		}
 	}
@@ -350,10 +350,11 @@ static void redraw(struct tui *t)
 	erase();
 	if (t->rows < MIN_ROWS || t->cols < MIN_COLS) {
 		char msg[96];
-		snprintf(msg, sizeof msg, "mqttls needs %dx%d; this terminal is %dx%d", MIN_COLS, MIN_ROWS, t->cols,
-			 t->rows);
-		draw_text(t, t->rows / 2, 0, t->cols, S_BOLD, msg);
-		draw_text(t, t->rows / 2 + 1, 0, t->cols, S_NORMAL, "make it larger, or press q to quit");
+		snprintf(msg, sizeof msg, "%dx%d is too small", t->cols, t->rows);
+		draw_text(t, t->rows / 2 - 1, 0, t->cols, S_BOLD, msg);
+		snprintf(msg, sizeof msg, "mqttls needs %dx%d", MIN_COLS, MIN_ROWS);
+		draw_text(t, t->rows / 2, 0, t->cols, S_NORMAL, msg);
+		draw_text(t, t->rows / 2 + 1, 0, t->cols, S_DIM, "q quits");
 	} else {
 		draw_title(t);
 		draw_tabs(t);
@@ -747,7 +748,10 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 		int key = r == KEY_CODE_YES ? TK_FN((int)wc) : (int)wc;
 
 		if (key == TK_FN(KEY_RESIZE)) {
-			on_resize(t);
+			/* resizeterm() queues this key itself: the size is already taken, only redraw. */
+			t->rows = LINES;
+			t->cols = COLS;
+			tui_dirty(t);
 		} else if (key == TK_FN(KEY_MOUSE)) {
 			if (!t->pasting)
 				curses_mouse(t);
@@ -1010,7 +1014,7 @@ out:
 				event_free(t->ev_sig[i]);
 		event_base_free(t->base);
 	}
-	if (rc == 0 && t->have_builtin)
+	if (rc == 0 && t->have_builtin && !t->builtin.reused)
 		printf("The built-in lab broker keeps running on %s:%d ('mqttls lab stop %s' stops it).\n",
 		       t->builtin.host, t->builtin.port, LAB_BUILTIN);
 	lines_free(&t->help_pane.lines);

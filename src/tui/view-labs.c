@@ -21,6 +21,7 @@ struct lab_row {
 	struct lab_info info;
 	bool known;           /* info holds a status */
 	bool started_here;    /* this TUI started it: quitting asks about it */
+	char *more;           /* what the lab runs besides its broker (lab_def.more_describe) */
 };
 
 struct vlabs {
@@ -42,6 +43,7 @@ struct lab_job {
 	struct lab_info info[LABS_MAX];
 	bool ok[LABS_MAX];
 	char err[LABS_MAX][512];
+	char *more[LABS_MAX];
 };
 
 static const struct tui_key_help keys[] = {
@@ -75,6 +77,11 @@ static void job_work(void *arg)
 		}
 		j->ok[i] = rc == 0;
 		snprintf(j->err[i], sizeof j->err[i], "%s", err.msg);
+		if (rc == 0 && j->info[i].running) {
+			const struct lab_def *d = lab_find(j->names[i]);
+			if (d && d->more_describe)
+				j->more[i] = d->more_describe(&j->info[i]);
+		}
 	}
 }
 
@@ -112,8 +119,13 @@ static void job_done(struct tui *t, void *arg)
 
 	for (size_t i = 0; i < j->n; i++) {
 		struct lab_row *r = row_of(v, j->names[i]);
-		if (!r)
+		if (!r) {
+			free(j->more[i]);
 			continue;
+		}
+		free(r->more);
+		r->more = j->more[i];
+		j->more[i] = NULL;
 		if (!j->ok[i]) {
 			tui_status(t, S_FAIL, "lab %s: %s", j->names[i], j->err[i]);
 			continue;
@@ -188,6 +200,8 @@ static void vlabs_destroy(struct tui *t, void *p)
 	(void)t;
 	lines_free(&v->list.lines);
 	lines_free(&v->text.lines);
+	for (size_t i = 0; i < v->n; i++)
+		free(v->rows[i].more);
 	free(v->readme);
 	free(v);
 }
@@ -239,6 +253,10 @@ static void fill_text(struct tui *t, struct vlabs *v, struct lab_row *r)
 		lines_wrap(t, l, -1, S_NORMAL, 3, line);
 		lines_add(l, -1, S_DIM, " %s", "Broker log:");
 		lines_wrap(t, l, -1, S_NORMAL, 3, r->info.log);
+		if (r->more) {
+			lines_blank(l, -1);
+			lines_wrap(t, l, -1, S_NORMAL, 1, r->more);
+		}
 	} else if (r->known) {
 		lines_add(l, -1, S_DIM, " %s", "stopped - s starts it");
 	}
