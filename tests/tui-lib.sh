@@ -13,7 +13,8 @@
 
 command -v tmux >/dev/null || { echo "1..0 # SKIP tmux is not installed"; exit 0; }
 
-TUI_SOCK=mqttls-test-$$
+TUI_N=0
+TUI_SOCK=mqttls-test-$$-0
 TUI_ERR=$T_TMP/tui-stderr.log
 TUI_W=80
 TUI_H=24
@@ -28,13 +29,17 @@ tui_cleanup() {
 trap tui_cleanup EXIT
 
 # tui_start W H [ARGS...]: a fresh pane W x H with a shell, then "$MQTTLS ARGS..." typed into it.
-# TUI_LANG (default C.UTF-8) and TUI_ENV (extra "NAME=VALUE" words) shape the environment.
+# TUI_LANG (default C.UTF-8), TUI_ENV (extra "NAME=VALUE" words for the shell) and TUI_CMD_ENV
+# (the same for the command only) shape the environment.
 tui_start() {
 	local w=$1 h=$2 env_args=() kv
 	shift 2
 	TUI_W=$w
 	TUI_H=$h
+	# A new server each time: a dying one still holds its socket for a moment.
 	tui_tmux kill-server 2>/dev/null
+	TUI_N=$((TUI_N + 1))
+	TUI_SOCK=mqttls-test-$$-$TUI_N
 	env_args=(-e "LANG=${TUI_LANG:-C.UTF-8}" -e "LC_ALL=${TUI_LANG:-C.UTF-8}" -e "MQTTLS_STATE_DIR=$MQTTLS_STATE_DIR"
 		-e "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" -e "ASAN_OPTIONS=${ASAN_OPTIONS:-}" -e "LSAN_OPTIONS=${LSAN_OPTIONS:-}"
 		-e "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}")
@@ -50,6 +55,8 @@ tui_start() {
 	: >"$TUI_ERR"
 	local cmd q a
 	cmd=$(printf '%q' "$MQTTLS")
+	# TUI_CMD_ENV: "NAME=VALUE" words for the command alone (tmux sets TERM for the pane itself).
+	[ -n "${TUI_CMD_ENV:-}" ] && cmd="env $TUI_CMD_ENV $cmd"
 	for a in "$@"; do
 		cmd+=" $(printf '%q' "$a")"
 	done

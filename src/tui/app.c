@@ -73,14 +73,16 @@ static void restore_terminal_raw(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 }
 
-static void on_fatal_signal(int sig)
+static void on_fatal_signal(int sig, siginfo_t *si, void *uctx)
 {
+	(void)uctx;
 	restore_terminal_raw();
 	/* Hand over to whoever had the signal before (the sanitizers' report, or the default). */
 	sigaction(sig, &old_fatal[sig], NULL);
-	if (sig == SIGABRT || sig == SIGQUIT)
+	/* A real fault returns and faults again under the old handler; a signal sent by kill() or
+	 * raise() (si_code <= 0) would not come back by itself, so it is sent again. */
+	if (sig == SIGABRT || sig == SIGQUIT || !si || si->si_code <= 0)
 		raise(sig);
-	/* SEGV and friends: returning re-executes the faulting instruction under the old handler. */
 }
 
 /* AddressSanitizer's report ends the process without returning: restore the screen first. */
@@ -102,9 +104,9 @@ static void install_restorers(void)
 		return;
 	done = true;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_fatal_signal;
+	sa.sa_sigaction = on_fatal_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_NODEFER;
+	sa.sa_flags = SA_NODEFER | SA_SIGINFO;
 	for (size_t i = 0; i < MQ_ARRAY_LEN(fatal_signals); i++)
 		sigaction(fatal_signals[i], &sa, &old_fatal[fatal_signals[i]]);
 	if (__sanitizer_set_death_callback)

@@ -331,7 +331,7 @@ static int diagnose(struct tui *t, struct vconn *v)
 	struct mq_err err = { 0 };
 
 	if (form_target(v, &tg, &err) < 0) {
-		message(v, S_FAIL, "cannot diagnose this: %s", err.msg);
+		tui_status(t, S_FAIL, "cannot diagnose this: %s", err.msg);
 		target_free(&tg);
 		return TUI_REDRAW;
 	}
@@ -402,10 +402,10 @@ static int activate(struct tui *t, struct vconn *v, int item)
 		struct mq_err err = { 0 };
 		target_init(&tg);
 		if (target_parse_line(&tg, p->line, &err) < 0) {
-			message(v, S_FAIL, "profile %s: %s", p->name, err.msg);
+			tui_status(t, S_FAIL, "profile %s: %s", p->name, err.msg);
 		} else {
 			form_from_target(v, &tg);
-			message(v, S_OK, "profile %s loaded - press d to diagnose", p->name);
+			tui_status(t, S_OK, "profile %s loaded - d diagnoses it", p->name);
 		}
 		target_free(&tg);
 		return TUI_REDRAW;
@@ -430,19 +430,19 @@ static int save_now(struct tui *t, struct vconn *v, const char *name)
 
 	if (form_target(v, &tg, &err) < 0) {
 		target_free(&tg);
-		message(v, S_FAIL, "not saved: %s", err.msg);
+		tui_status(t, S_FAIL, "not saved: %s", err.msg);
 		return TUI_REDRAW;
 	}
 	target_free(&tg);
 	if (form_args(v, &a, &err) < 0) {
 		args_free(&a);
-		message(v, S_FAIL, "not saved: %s", err.msg);
+		tui_status(t, S_FAIL, "not saved: %s", err.msg);
 		return TUI_REDRAW;
 	}
 	line = args_line(&a, false);
 	args_free(&a);
 	if (profiles_put(&v->prof, name, line, &err) < 0)
-		message(v, S_FAIL, "not saved: %s", err.msg);
+		tui_status(t, S_FAIL, "not saved: %s", err.msg);
 	else
 		tui_status(t, S_OK, "saved profile %s in %s", name, v->prof.path);
 	free(line);
@@ -468,7 +468,7 @@ static int on_profile_name(struct tui *t, void *ctx, int choice, const char *tex
 	if (choice != K_RET || !text || !*text)
 		return TUI_REDRAW;
 	if (!profile_name_ok(text)) {
-		message(v, S_FAIL, "%s", "a profile name is letters, digits, '-', '_' or '.', at most 40 characters");
+		tui_status(t, S_FAIL, "%s", "a profile name is letters, digits, '-', '_' or '.', at most 40 characters");
 		return TUI_REDRAW;
 	}
 	snprintf(v->pending, sizeof v->pending, "%s", text);
@@ -492,7 +492,7 @@ static int on_delete(struct tui *t, void *ctx, int choice, const char *text)
 	if (choice != 'y' || i < 0 || (size_t)i >= v->prof.n)
 		return TUI_REDRAW;
 	if (profiles_delete(&v->prof, (size_t)i, &err) < 0)
-		message(v, S_FAIL, "not deleted: %s", err.msg);
+		tui_status(t, S_FAIL, "not deleted: %s", err.msg);
 	else
 		tui_status(t, S_OK, "%s", "profile deleted");
 	return TUI_REDRAW;
@@ -690,7 +690,7 @@ static int vconn_key(struct tui *t, void *p, int key)
 			set_text(v, F_PORT, num);
 		}
 		set_text(v, F_CAFILE, t->builtin.cafile);
-		message(v, S_OK, "%s", "the built-in lab broker - press d to diagnose");
+		tui_status(t, S_OK, "%s", "the built-in lab broker - d diagnoses it");
 		return TUI_REDRAW;
 	}
 	return TUI_UNHANDLED;
@@ -720,17 +720,41 @@ static int vconn_wheel(struct tui *t, void *p, int y, int delta)
 	return pane_scroll(&v->pane, delta);
 }
 
+/* A command copied from a tutorial is often continued over lines with backslashes: one line. */
+static size_t join_lines(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '\\' && i + 1 < n && (in[i + 1] == '\n' || in[i + 1] == '\r')) {
+			i += (in[i + 1] == '\r' && i + 2 < n && in[i + 2] == '\n') ? 2 : 1;
+			out[o++] = ' ';
+		} else if (in[i] == '\r' || in[i] == '\n') {
+			out[o++] = ' ';
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	return o;
+}
+
 static int vconn_paste(struct tui *t, void *p, const char *text, size_t n)
 {
 	struct vconn *v = p;
+	char *one = malloc(n + 1);
 
+	if (!one)
+		return TUI_REDRAW;
+	n = join_lines(text, n, one);
 	if (v->editing >= 0) {
-		field_insert(&v->f[v->editing], text, n);
+		field_insert(&v->f[v->editing], one, n);
+		free(one);
 		return TUI_REDRAW;
 	}
 	/* A paste on this view is a command line: it goes where command lines go, and is read at once. */
 	field_set(&v->f[F_PASTE], "");
-	field_insert(&v->f[F_PASTE], text, n);
+	field_insert(&v->f[F_PASTE], one, n);
+	free(one);
 	v->pane.sel = F_PASTE;
 	v->pane.top = 0;
 	parse_paste(t, v);
