@@ -145,6 +145,16 @@ for line in sys.stdin.read().split("\n"):
 ' "$1"
 }
 
+# tui_wait_len REGEX N [SECONDS]: until that line is N characters long (a redraw after a resize).
+tui_wait_len() {
+	local i
+	for i in $(seq 1 $((${3:-10} * 10))); do
+		[ "$(tui_line_len "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # tmux's view of the terminal modes: alternate screen, mouse, cursor.
 tui_flag() { tui_tmux display -p -t t "#{$1}"; }
 

@@ -110,6 +110,7 @@ for size in 80x24 120x40; do
 	tui_wait '30x8 is too small' 10 >/dev/null && t_pass "$size: a too small terminal is said so" || t_fail "$size: a too small terminal is said so" "$(tui_cap)"
 	tui_resize 100 30
 	if tui_wait 'all stages passed' 10 >/dev/null; then
+		tui_wait_len 'Findings' 100
 		t_is "$size: after a resize the findings rule spans the new width" "$(tui_line_len 'Findings')" 100
 	else
 		t_fail "$size: the view is back after the resize" "$(tui_cap)"

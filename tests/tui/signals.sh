@@ -74,7 +74,7 @@ sleep 1
 second=$(tui_cap | grep -o 'running [0-9.]* m\?s' | head -1)
 if [ -n "$first" ] && [ "$first" != "$second" ]; then t_pass "the clock keeps moving while a stage waits"; else t_fail "the clock keeps moving while a stage waits" "$first / $second"; fi
 tui_resize 120 40
-tui_wait 'running' 10 >/dev/null
+tui_wait_len 'Findings' 120
 t_is "resized while running: the screen follows" "$(tui_line_len 'Findings')" 120
 tui_keys 1
 tui_wait 'Paste a command' 10 >/dev/null && t_pass "keys answer while a stage waits" || t_fail "keys answer while a stage waits"
