@@ -158,6 +158,17 @@ tui_wait_len() {
 # tmux's view of the terminal modes: alternate screen, mouse, cursor.
 tui_flag() { tui_tmux display -p -t t "#{$1}"; }
 
+# tui_seek REGEX [KEY] [TIMES]: press KEY (PageDown) until the screen shows REGEX.
+tui_seek() {
+	local re=$1 key=${2:-PageDown} n=${3:-8} i
+	for i in $(seq 0 "$n"); do
+		tui_cap | grep -qE -- "$re" && return 0
+		tui_keys "$key"
+		sleep 0.2
+	done
+	tui_cap | grep -qE -- "$re"
+}
+
 # q, then wait for the shell. Prints nothing; returns 1 when the TUI did not leave.
 tui_quit() {
 	tui_keys q

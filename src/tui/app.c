@@ -26,6 +26,9 @@
 #define STATUS_SECONDS 6.0
 #define PASTE_MAX (64 * 1024)
 #define TICK_MS 100
+/* Engine events can arrive thousands of times a second (a busy capture): the screen follows at
+ * most this often, keys and resizes at once. */
+#define REDRAW_MIN_MS 40
 
 /* Modes the TUI turns on and must turn off: SGR mouse reports and bracketed paste. */
 #define MODES_ON "\033[?1006h\033[?2004h"
@@ -33,13 +36,14 @@
 
 static const struct tui_view *const views[V_COUNT] = {
 	[V_CONNECT] = &view_connect, [V_DIAGNOSE] = &view_diagnose, [V_CHAIN] = &view_chain,
-	[V_MITM] = &view_mitm,       [V_LABS] = &view_labs,         [V_EXPLAIN] = &view_explain,
+	[V_CAPTURE] = &view_capture, [V_MITM] = &view_mitm,	    [V_LABS] = &view_labs,
+	[V_EXPLAIN] = &view_explain,
 };
 
 static const struct tui_key_help global_keys[] = {
 	{ "? F1", "this help (every key of every view)" },
 	{ "Tab Shift-Tab", "next / previous view" },
-	{ "1-6 F2-F7", "go to a view by its number" },
+	{ "1-7 F2-F8", "go to a view by its number" },
 	{ "Up Down PgUp PgDn", "move in lists and text" },
 	{ "Home End", "first / last" },
 	{ "/", "filter the list of this view (Esc clears)" },
@@ -746,6 +750,7 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	t->input_seen = true;
 	while (!t->quit && (r = get_wch(&wc)) != ERR) {
 		int key = r == KEY_CODE_YES ? TK_FN((int)wc) : (int)wc;
 
@@ -772,6 +777,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct tui *t = arg;
 
 	(void)what;
+	t->input_seen = true;
 	switch (sig) {
 	case SIGWINCH:
 		on_resize(t);
@@ -796,6 +802,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	t->tick++;
 	tui_dirty(t);
+}
+
+static void on_redraw_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	/* Only wakes the loop: the redraw happens at the end of this turn. */
 }
 
 static bool anything_moves(struct tui *t)
@@ -957,7 +971,8 @@ int tui_main(const struct target *tg, const struct tui_opts *o, struct mq_err *e
 
 	t->ev_stdin = event_new(t->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, t);
 	t->ev_tick = event_new(t->base, -1, EV_PERSIST, on_tick, t);
-	if (!t->ev_stdin || !t->ev_tick || event_add(t->ev_stdin, NULL) < 0) {
+	t->ev_redraw = event_new(t->base, -1, 0, on_redraw_timer, t);
+	if (!t->ev_stdin || !t->ev_tick || !t->ev_redraw || event_add(t->ev_stdin, NULL) < 0) {
 		mq_errf(err, "cannot watch the keyboard");
 		goto out;
 	}
@@ -970,6 +985,7 @@ int tui_main(const struct target *tg, const struct tui_opts *o, struct mq_err *e
 		tui_switch(t, V_DIAGNOSE);
 		job_run(t, "starting the built-in lab broker", builtin_work, builtin_done, t);
 	}
+	tui_status(t, S_STATUS, "%s", "? lists every key - Tab and 1-7 change views - q quits");
 
 	t->dirty = true;
 	while (!t->quit) {
@@ -978,8 +994,16 @@ int tui_main(const struct target *tg, const struct tui_opts *o, struct mq_err *e
 		if (t->quit_after_job && !job_busy(t))
 			break;
 		if (t->dirty) {
-			t->dirty = false;
-			redraw(t);
+			double now = mq_now_ms(), since = now - t->last_redraw;
+			if (t->input_seen || since >= REDRAW_MIN_MS) {
+				t->dirty = false;
+				t->input_seen = false;
+				t->last_redraw = now;
+				redraw(t);
+			} else if (!evtimer_pending(t->ev_redraw, NULL)) {
+				struct timeval tv = { 0, (suseconds_t)((REDRAW_MIN_MS - since) * 1000) + 1 };
+				evtimer_add(t->ev_redraw, &tv);
+			}
 		}
 		/* The spinner's timer runs only while something moves: an idle TUI sleeps. */
 		moving = anything_moves(t);
@@ -1011,6 +1035,8 @@ out:
 			event_free(t->ev_stdin);
 		if (t->ev_tick)
 			event_free(t->ev_tick);
+		if (t->ev_redraw)
+			event_free(t->ev_redraw);
 		for (size_t i = 0; i < MQ_ARRAY_LEN(t->ev_sig); i++)
 			if (t->ev_sig[i])
 				event_free(t->ev_sig[i]);

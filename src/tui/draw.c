@@ -453,6 +453,66 @@ void lines_wrap(struct tui *t, struct tui_lines *l, int item, enum tui_style s, 
 	}
 }
 
+static int line_width(const struct tui *t, const struct tui_line *ln)
+{
+	int w = 0;
+	for (int k = 0; k < ln->nseg; k++)
+		w += draw_width(t, ln->seg[k].text);
+	return w;
+}
+
+void lines_wrap_seg(struct tui *t, struct tui_lines *l, enum tui_style s, int hang, const char *text)
+{
+	int width = l->width > 0 ? l->width : 80, item, avail;
+	const char *q = text ? text : "";
+	bool first = true;
+
+	if (!l->n)
+		line_new(l, -1);
+	item = l->v[l->n - 1].item;
+	if (hang > width / 2)
+		hang = width / 2;
+	avail = width - line_width(t, &l->v[l->n - 1]);
+	for (;;) {
+		size_t nl = strcspn(q, "\n"), fit, cut;
+		char *piece = strndup(q, nl), *seg;
+
+		if (!piece)
+			abort();
+		if (avail < 8)
+			avail = 8;
+		fit = draw_fit(t, piece, avail);
+		cut = fit;
+		if (piece[fit]) {
+			/* Break at the last space that fits, unless the word is longer than a line. */
+			size_t sp = fit;
+			while (sp > 0 && piece[sp] != ' ')
+				sp--;
+			if (sp > 0)
+				cut = sp;
+		}
+		if (!first) {
+			line_new(l, item);
+			if (hang)
+				lines_seg(l, S_NORMAL, "%*s", hang, "");
+		}
+		seg = strndup(piece, cut);
+		if (!seg)
+			abort();
+		seg_add(l, s, seg);
+		free(piece);
+		q += cut;
+		first = false;
+		avail = width - hang;
+		while (*q == ' ')
+			q++;
+		if (*q == '\n' && q[1])
+			q++;
+		else if (!*q || *q == '\n')
+			break;
+	}
+}
+
 /* ---- panes ---------------------------------------------------------------------------------- */
 
 static int first_line_of(const struct tui_pane *p, int item, int *last)

@@ -131,6 +131,11 @@ void lines_seg_untrusted(struct tui_lines *l, enum tui_style s, const void *p, s
 /* Add text word-wrapped to the lines' width with an indent (newlines in text start new lines). */
 void lines_wrap(struct tui *t, struct tui_lines *l, int item, enum tui_style s, int indent, const char *text);
 void lines_blank(struct tui_lines *l, int item);
+/*
+ * Append text to the last line as a segment, wrapped: what does not fit continues on new
+ * lines (of the same item) indented by hang columns. Newlines in text break lines too.
+ */
+void lines_wrap_seg(struct tui *t, struct tui_lines *l, enum tui_style s, int hang, const char *text);
 
 /*
  * A pane shows lines in a rectangle, scrolled so the selected item stays visible. With
@@ -206,9 +211,10 @@ struct tui_view {
 	bool filterable;                   /* "/" filters its list */
 };
 
-extern const struct tui_view view_connect, view_diagnose, view_chain, view_mitm, view_labs, view_explain;
+extern const struct tui_view view_connect, view_diagnose, view_chain, view_capture, view_mitm, view_labs,
+	view_explain;
 
-enum tui_view_id { V_CONNECT, V_DIAGNOSE, V_CHAIN, V_MITM, V_LABS, V_EXPLAIN, V_COUNT };
+enum tui_view_id { V_CONNECT, V_DIAGNOSE, V_CHAIN, V_CAPTURE, V_MITM, V_LABS, V_EXPLAIN, V_COUNT };
 
 /* ---- the model of a diagnosis (model.c) --------------------------------------------------- */
 
@@ -313,8 +319,10 @@ struct tui {
 	bool color, utf8, mouse;
 	attr_t attr[S_STYLES];
 	unsigned tick;               /* spinner frame */
-	struct event *ev_stdin, *ev_tick, *ev_sig[5];
+	struct event *ev_stdin, *ev_tick, *ev_redraw, *ev_sig[5];
 	bool dirty, quit;
+	bool input_seen;             /* a key or a resize since the last redraw: draw at once */
+	double last_redraw;
 	bool quit_after_job;         /* leave once the running job (stopping labs) is done */
 	bool want_cursor;            /* a field placed the cursor during this redraw */
 	int cursor_y, cursor_x, cursor_shown;
@@ -383,6 +391,7 @@ void tui_dirty(struct tui *t);
 bool view_labs_running(struct tui *t, void *v, char *what, size_t size);
 void view_labs_stop_all(struct tui *t, void *v);
 bool view_mitm_running(void *v);
+bool view_capture_running(void *v);
 void view_mitm_stop(void *v);
 /* The Diagnose view shows a new target: Connect fills its form from it. */
 void view_connect_show_target(struct tui *t, void *v, const struct target *tg);

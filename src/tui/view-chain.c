@@ -125,13 +125,14 @@ static const struct cert_info *selected_cert(const struct vchain *v, const struc
 	return NULL;
 }
 
-static void field_line(struct tui_lines *l, const char *label, const char *value, bool untrusted)
+static void field_line(struct tui *t, struct tui_lines *l, const char *label, const char *value, bool untrusted)
 {
+	char *e = untrusted ? mq_escape_dup(value ? value : "", value ? strlen(value) : 0) : NULL;
+
 	lines_add(l, -1, S_DIM, " %-12s", label);
-	if (untrusted)
-		lines_seg_untrusted(l, S_NORMAL, value ? value : "", value ? strlen(value) : 0);
-	else
-		lines_seg(l, S_NORMAL, "%s", value ? value : "");
+	/* Long subjects and fingerprints continue under themselves. */
+	lines_wrap_seg(t, l, S_NORMAL, 13, e ? e : value ? value : "");
+	free(e);
 }
 
 static void join_list(char *buf, size_t size, char *const *v, size_t n)
@@ -268,36 +269,36 @@ static void fill_info(struct tui *t, struct vchain *v, const struct cert_info *c
 	struct tui_lines *l = &v->info.lines;
 	char buf[1024];
 
-	field_line(l, "Subject", c->subject, true);
-	field_line(l, "Issuer", c->issuer, true);
+	field_line(t, l, "Subject", c->subject, true);
+	field_line(t, l, "Issuer", c->issuer, true);
 	/* A CA's names matter to no one: they are noise unless it has some. */
 	if (c->depth == 0 || c->has_san)
 		names(t, l, c, r->host, c->depth == 0);
 	validity_bar(t, l, c, width);
-	field_line(l, "Key", c->key, true);
-	field_line(l, "Signature", c->sig_alg, true);
+	field_line(t, l, "Key", c->key, true);
+	field_line(t, l, "Signature", c->sig_alg, true);
 	if (c->has_key_usage) {
 		join_list(buf, sizeof buf, c->key_usage, c->n_key_usage);
-		field_line(l, "Key usage", buf, true);
+		field_line(t, l, "Key usage", buf, true);
 	}
 	if (c->has_eku) {
 		join_list(buf, sizeof buf, c->eku, c->n_eku);
-		field_line(l, "Ext. usage", buf, true);
+		field_line(t, l, "Ext. usage", buf, true);
 	}
 	if (c->has_bc) {
 		if (c->is_ca && c->pathlen >= 0)
 			snprintf(buf, sizeof buf, "CA, path length %d%s", c->pathlen, c->bc_critical ? " (critical)" : "");
 		else
 			snprintf(buf, sizeof buf, "%s%s", c->is_ca ? "CA" : "not a CA", c->bc_critical ? " (critical)" : "");
-		field_line(l, "Constraints", buf, false);
+		field_line(t, l, "Constraints", buf, false);
 	}
-	field_line(l, "Serial", c->serial, true);
+	field_line(t, l, "Serial", c->serial, true);
 	if (c->ski)
-		field_line(l, "Subject KID", c->ski, true);
+		field_line(t, l, "Subject KID", c->ski, true);
 	if (c->aki)
-		field_line(l, "Issuer KID", c->aki, true);
-	field_line(l, "SHA-256", c->sha256, true);
-	field_line(l, "SPKI SHA-256", c->spki_sha256, true);
+		field_line(t, l, "Issuer KID", c->aki, true);
+	field_line(t, l, "SHA-256", c->sha256, true);
+	field_line(t, l, "SPKI SHA-256", c->spki_sha256, true);
 }
 
 static void vchain_draw(struct tui *t, void *p, const struct tui_rect *rect)

@@ -121,7 +121,7 @@ for size in 80x24 120x40; do
 	t_like "$size: ... the other lines stay" "$(cat "$profiles")" '# a line of my own'
 
 	# Explain: a pasted ESP32 line.
-	tui_keys 6
+	tui_keys 7
 	tui_wait 'Explain ' 10 >/dev/null
 	tui_paste "[E][WiFiClientSecure.cpp:135] connect(): start_ssl_client: -9984 ... failed, rc=-2"
 	if tui_wait 'PubSubClient|pubsubclient' 10; then t_pass "$size: the pasted line is explained"; else t_fail "$size: the pasted line is explained"; fi

@@ -5,9 +5,9 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../tui-lib.sh"
 
-views=(Connect Diagnose Chain MITM Labs Explain)
+views=(Connect Diagnose Chain Capture MITM Labs Explain)
 # What each view shows when it is the current one.
-marks=('Paste a command' 'all stages passed' 'Chain from' 'INSECURE LAB MITM +(stopped|running)' 'Labs +s:start' 'Explain ')
+marks=('Paste a command' 'all stages passed' 'Chain from' 'Capture +lo ' 'INSECURE LAB MITM +(stopped|running)' 'Labs +s:start' 'Explain ')
 
 for size in 80x24 120x40; do
 	w=${size%x*}
@@ -21,12 +21,12 @@ for size in 80x24 120x40; do
 		t_like "$size: stage $st passed" "$screen" "✓ $st +[0-9.]+ m?s"
 	done
 	t_like "$size: title names the target" "$(echo "$screen" | head -1)" 'mqttls .* localhost:[0-9]+ \(built-in lab broker\)'
-	t_like "$size: every tab is on the tab bar" "$(echo "$screen" | sed -n 2p)" '1 Connect +2 Diagnose +3 Chain +4 MITM +5 Labs +6 Explain'
+	t_like "$size: every tab is on the tab bar" "$(echo "$screen" | sed -n 2p)" '1 Connect +2 Diagnose +3 Chain +4 Capture +5 MITM +6 Labs +7 Explain'
 	t_like "$size: nothing is found wrong" "$screen" 'Every stage passed'
 	t_unlike "$size: no finding on a healthy broker" "$screen" 'ROOT CAUSE'
 
 	# Views by number key.
-	for i in 0 1 2 3 4 5; do
+	for i in 0 1 2 3 4 5 6; do
 		tui_keys $((i + 1))
 		if tui_wait "${marks[$i]}" 10 >/dev/null 2>&1; then
 			t_pass "$size: key $((i + 1)) shows ${views[$i]}"
@@ -34,7 +34,7 @@ for size in 80x24 120x40; do
 			t_fail "$size: key $((i + 1)) shows ${views[$i]}" "$(tui_cap)"
 		fi
 	done
-	# F2..F7, Tab and Shift-Tab.
+	# F2..F8, Tab and Shift-Tab.
 	tui_keys F4
 	tui_wait "${marks[2]}" 10 >/dev/null 2>&1 && t_pass "$size: F4 shows Chain" || t_fail "$size: F4 shows Chain" "$(tui_cap)"
 	tui_keys Tab
@@ -43,7 +43,7 @@ for size in 80x24 120x40; do
 	tui_wait "${marks[1]}" 10 >/dev/null 2>&1 && t_pass "$size: Shift-Tab goes back" || t_fail "$size: Shift-Tab goes back" "$(tui_cap)"
 
 	# Views by mouse: a click on each tab's label.
-	for i in 5 4 3 2 1 0; do
+	for i in 6 5 4 3 2 1 0; do
 		pos=$(tui_cap | sed -n 2p | awk -v n="$((i + 1)) ${views[$i]}" '{ p = index($0, n); if (p) print p - 1 }')
 		if [ -z "$pos" ]; then
 			t_fail "$size: tab ${views[$i]} found for the mouse"
@@ -84,7 +84,7 @@ for size in 80x24 120x40; do
 	t_like "$size: help starts with this view's keys" "$screen" 'Chain view \(3\) - the one you are on'
 	tui_keys End
 	tui_wait 'can never drive your terminal' 10 >/dev/null && t_pass "$size: help scrolls to its end" || t_fail "$size: help scrolls to its end" "$(tui_cap)"
-	for v in Connect Diagnose MITM Labs Explain; do
+	for v in Connect Diagnose Capture MITM Labs Explain; do
 		tui_keys Home
 		found=0
 		for _ in $(seq 1 12); do
