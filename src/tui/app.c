@@ -265,12 +265,23 @@ static void draw_status(struct tui *t)
 	char buf[256];
 
 	draw_fill(t, y, 0, t->cols, S_STATUS);
+	/* On the right, always: what runs in the background, and the filter in force. */
 	if (job_busy(t)) {
 		snprintf(buf, sizeof buf, "%s %s ", draw_spinner(t), job_what(t));
 		right = draw_width(t, buf);
 		if (right > t->cols / 2)
 			right = t->cols / 2;
 		draw_text(t, y, t->cols - right, right, S_STATUS, buf);
+	}
+	if (t->filter[t->cur][0]) {
+		int w;
+		snprintf(buf, sizeof buf, " filter: %s (Esc clears) ", t->filter[t->cur]);
+		w = draw_width(t, buf);
+		if (w > t->cols / 2 - right)
+			w = t->cols / 2 - right;
+		if (w > 0)
+			draw_text(t, y, t->cols - right - w, w, S_WARN, buf);
+		right += w > 0 ? w : 0;
 	}
 	if (t->status[0] && mq_now_ms() < t->status_until) {
 		enum tui_style s = t->status_style == S_NORMAL ? S_STATUS : t->status_style;
@@ -280,10 +291,6 @@ static void draw_status(struct tui *t)
 	t->status[0] = '\0';
 	/* Otherwise the keys that matter here. */
 	x = 1;
-	if (t->filter[t->cur][0]) {
-		snprintf(buf, sizeof buf, "filter: %s  (Esc clears) ", t->filter[t->cur]);
-		x += draw_text(t, y, x, t->cols - right - x, S_STATUS, buf);
-	}
 	if (views[t->cur]->hint && draw_width(t, views[t->cur]->hint) + 16 < t->cols - right - x)
 		x += draw_text(t, y, x, t->cols - right - x, S_STATUS, views[t->cur]->hint) + 2;
 	draw_text(t, y, x, t->cols - right - x, S_STATUS, "?:help  q:quit");
@@ -394,6 +401,10 @@ static int on_quit_answer(struct tui *t, void *ctx, int choice, const char *text
 	(void)text;
 	switch (choice) {
 	case 's':
+		if (job_busy(t)) {
+			tui_status(t, S_WARN, "busy: %s - q again in a moment", job_what(t));
+			return TUI_REDRAW;
+		}
 		view_labs_stop_all(t, t->vs[V_LABS]);
 		t->quit_after_job = true;
 		return TUI_REDRAW;

@@ -391,8 +391,6 @@ void tui_dirty(struct tui *t);
 bool view_labs_running(struct tui *t, void *v, char *what, size_t size);
 void view_labs_stop_all(struct tui *t, void *v);
 bool view_mitm_running(void *v);
-bool view_capture_running(void *v);
-void view_mitm_stop(void *v);
 /* The Diagnose view shows a new target: Connect fills its form from it. */
 void view_connect_show_target(struct tui *t, void *v, const struct target *tg);
 

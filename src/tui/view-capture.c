@@ -589,12 +589,6 @@ static bool vcap_busy(struct tui *t, void *p)
 	return ((struct vcap *)p)->running;
 }
 
-bool view_capture_running(void *p)
-{
-	const struct vcap *v = p;
-	return v && v->running;
-}
-
 const struct tui_view view_capture = {
 	.name = "Capture",
 	.keys = keys,

@@ -262,6 +262,7 @@ static void vdiag_draw(struct tui *t, void *p, const struct tui_rect *r)
 		v->pane.lines.width = r->w - 2;
 		lines_wrap(t, &v->pane.lines, -1, S_FAIL, 1, m->error);
 		v->pane.nitems = 0;
+		v->pane_y = y + 1 - r->y;
 		pane_draw(t, &v->pane, &(struct tui_rect){ y + 1, r->x, r->h - 2, r->w });
 		return;
 	}

@@ -514,13 +514,6 @@ bool view_mitm_running(void *p)
 	return v && v->running;
 }
 
-void view_mitm_stop(void *p)
-{
-	struct vmitm *v = p;
-	if (v && v->m && v->running)
-		mitm_stop(v->m, "the TUI is quitting");
-}
-
 const struct tui_view view_mitm = {
 	.name = "MITM",
 	.keys = keys,
