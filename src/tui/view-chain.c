@@ -101,7 +101,7 @@ static void fill_tree(struct tui *t, struct vchain *v, const struct diag_result 
 			lines_seg(l, bad ? S_WARN : S_DIM, "  %s",
 				  nd->depth ? "MISSING: the broker did not send this issuer"
 				  : bad	    ? "not sent, and the CA file does not have it"
-					    : "not sent: clients hold the root themselves");
+					    : "not sent (clients hold the root)");
 			continue;
 		}
 		const struct cert_info *c = &r->chain[nd->cert];
@@ -258,7 +258,7 @@ static void names(struct tui *t, struct tui_lines *l, const struct cert_info *c,
 				      hosttxt, hosttxt);
 		}
 		lines_add(l, -1, S_FAIL, " %-12s%s", "Mismatch", "no name in this certificate matches the target");
-		lines_wrap(t, l, -1, S_NORMAL, 14, s.s);
+		lines_wrap(t, l, -1, S_NORMAL, 13, s.s);
 		mq_str_free(&s);
 	}
 }
