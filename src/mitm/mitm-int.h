@@ -133,6 +133,9 @@ void mitm_deliver_retained(struct mitm *m, struct mitm_victim *vi, const char *f
 int mitm_frame_next(struct evbuffer *in, size_t max_packet, const uint8_t **pkt, size_t *len, char *err);
 
 /* victim.c */
+/* The event a decoded packet makes (CONNECT, PUBLISH, or any other as MITM_EV_CONNACK/PACKET);
+ * ev was set up with mitm_event_init, whose protocol decides how reason codes read. */
+void mitm_event_from_packet(struct mitm_event *ev, const struct mqtt_pkt *p);
 void victim_accept(struct mitm *m, evutil_socket_t fd, const struct sockaddr *sa, int salen);
 void victim_close(struct mitm_victim *vi, const char *reason);
 /* Free at once, without events (the engine is being freed). */

@@ -249,31 +249,58 @@ static void inject_for(struct mitm_victim *vi)
 
 /* ---- what was seen --------------------------------------------------------------------------- */
 
+void mitm_event_from_packet(struct mitm_event *ev, const struct mqtt_pkt *p)
+{
+	if (p->type == MQTT_CONNECT) {
+		ev->type = MITM_EV_CONNECT;
+		ev->protocol = p->version;
+		ev->client_id = p->client_id.p;
+		ev->client_id_len = p->client_id.len;
+		ev->has_username = p->username.p != NULL;
+		ev->username = p->username.p;
+		ev->username_len = p->username.len;
+		ev->has_password = p->password.p != NULL;
+		ev->password = p->password.p;
+		ev->password_len = p->password.len;
+		ev->keepalive = p->keepalive;
+		ev->clean = p->clean_start;
+		if (p->will) {
+			/* the will travels in the topic/payload fields of a CONNECT event */
+			ev->has_will = true;
+			ev->topic = p->will_topic.p;
+			ev->topic_len = p->will_topic.len;
+			ev->payload = p->will_payload.p;
+			ev->payload_len = p->will_payload.len;
+			ev->qos = p->will_qos;
+			ev->retain = p->will_retain;
+		}
+	} else if (p->type == MQTT_PUBLISH) {
+		ev->type = MITM_EV_PUBLISH;
+		ev->topic = p->topic.p;
+		ev->topic_len = p->topic.len;
+		ev->payload = p->payload.p;
+		ev->payload_len = p->payload.len;
+		ev->qos = p->qos;
+		ev->retain = p->retain;
+		ev->dup = p->dup;
+		ev->packet_id = p->has_packet_id ? p->packet_id : -1;
+	} else {
+		ev->type = p->type == MQTT_CONNACK ? MITM_EV_CONNACK : MITM_EV_PACKET;
+		ev->packet = mqttdec_type_name(p->type);
+		ev->packet_id = p->has_packet_id ? p->packet_id : -1;
+		if (p->type == MQTT_CONNACK || p->has_reason) {
+			ev->code = p->reason;
+			ev->meaning = mqttdec_reason_name(ev->protocol, p->type, p->reason);
+		}
+	}
+}
+
 static void emit_connect(struct mitm_victim *vi, const struct mqtt_pkt *p)
 {
 	struct mitm_event ev;
 
 	mitm_event_init(&ev, MITM_EV_CONNECT, vi);
-	ev.protocol = p->version;
-	ev.client_id = p->client_id.p;
-	ev.client_id_len = p->client_id.len;
-	ev.has_username = p->username.p != NULL;
-	ev.username = p->username.p;
-	ev.username_len = p->username.len;
-	ev.has_password = p->password.p != NULL;
-	ev.password = p->password.p;
-	ev.password_len = p->password.len;
-	ev.keepalive = p->keepalive;
-	ev.clean = p->clean_start;
-	if (p->will) {
-		ev.has_will = true;
-		ev.topic = p->will_topic.p;
-		ev.topic_len = p->will_topic.len;
-		ev.payload = p->will_payload.p;
-		ev.payload_len = p->will_payload.len;
-		ev.qos = p->will_qos;
-		ev.retain = p->will_retain;
-	}
+	mitm_event_from_packet(&ev, p);
 	vi->m->st.connects++;
 	mitm_emit(vi->m, &ev);
 }
@@ -283,15 +310,8 @@ static void emit_publish(struct mitm_victim *vi, enum mitm_dir dir, const struct
 	struct mitm_event ev;
 
 	mitm_event_init(&ev, MITM_EV_PUBLISH, vi);
+	mitm_event_from_packet(&ev, p);
 	ev.dir = dir;
-	ev.topic = p->topic.p;
-	ev.topic_len = p->topic.len;
-	ev.payload = p->payload.p;
-	ev.payload_len = p->payload.len;
-	ev.qos = p->qos;
-	ev.retain = p->retain;
-	ev.dup = p->dup;
-	ev.packet_id = p->has_packet_id ? p->packet_id : -1;
 	vi->m->st.publishes[dir]++;
 	mitm_emit(vi->m, &ev);
 }
@@ -300,14 +320,9 @@ static void emit_packet(struct mitm_victim *vi, enum mitm_dir dir, const struct 
 {
 	struct mitm_event ev;
 
-	mitm_event_init(&ev, p->type == MQTT_CONNACK ? MITM_EV_CONNACK : MITM_EV_PACKET, vi);
+	mitm_event_init(&ev, MITM_EV_PACKET, vi);
+	mitm_event_from_packet(&ev, p);
 	ev.dir = dir;
-	ev.packet = mqttdec_type_name(p->type);
-	ev.packet_id = p->has_packet_id ? p->packet_id : -1;
-	if (p->type == MQTT_CONNACK || p->has_reason) {
-		ev.code = p->reason;
-		ev.meaning = mqttdec_reason_name(vi->version, p->type, p->reason);
-	}
 	if (rogue_answer)
 		ev.reason = "answered by the rogue broker";
 	mitm_emit(vi->m, &ev);

@@ -49,36 +49,11 @@ static void to_events(const uint8_t *raw, size_t len, int *version)
 
 	if (mqttdec_decode(raw, len, *version, &p) != MQTTDEC_OK)
 		return;
-	mitm_event_init(&ev, MITM_EV_PACKET, NULL);
-	switch (p.type) {
-	case MQTT_CONNECT:
+	if (p.type == MQTT_CONNECT)
 		*version = p.version;
-		ev.type = MITM_EV_CONNECT;
-		ev.client_id = p.client_id.p;
-		ev.client_id_len = p.client_id.len;
-		ev.has_username = p.username.p != NULL;
-		ev.username = p.username.p;
-		ev.username_len = p.username.len;
-		ev.has_password = p.password.p != NULL;
-		ev.password = p.password.p;
-		ev.password_len = p.password.len;
-		ev.has_will = p.will;
-		ev.topic = p.will_topic.p;
-		ev.topic_len = p.will_topic.len;
-		ev.payload = p.will_payload.p;
-		ev.payload_len = p.will_payload.len;
-		break;
-	case MQTT_PUBLISH:
-		ev.type = MITM_EV_PUBLISH;
-		ev.topic = p.topic.p;
-		ev.topic_len = p.topic.len;
-		ev.payload = p.payload.p;
-		ev.payload_len = p.payload.len;
-		break;
-	default:
-		ev.packet = mqttdec_type_name(p.type);
-		break;
-	}
+	mitm_event_init(&ev, MITM_EV_PACKET, NULL);
+	ev.protocol = *version;
+	mitm_event_from_packet(&ev, &p);
 	ev.client = "127.0.0.1:1";
 	ev.victim = 1;
 	j = mitm_event_to_json(&ev);
