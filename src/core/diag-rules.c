@@ -1306,7 +1306,7 @@ static bool c_weak(const struct diag_obs *o, const struct findings *fs)
 		return true;
 	for (size_t i = 0; i < o->n_chain; i++) {
 		const struct cert_info *c = &o->chain[i];
-		if ((c->sig_alg && strstr(c->sig_alg, "sha1") && !c->self_signed) ||
+		if ((c->sig_alg && strcasestr(c->sig_alg, "sha1") && !c->self_signed) ||
 		    (c->key && !strncmp(c->key, "RSA", 3) && c->key_bits > 0 && c->key_bits < 2048))
 			return true;
 	}
@@ -1324,7 +1324,7 @@ static void e_weak(const struct diag_obs *o, struct rule_out *out)
 		mq_str_printf(&out->detail, "Even with a modern offer it picked %s. ", o->tls->cipher);
 	for (size_t i = 0; i < o->n_chain; i++) {
 		const struct cert_info *c = &o->chain[i];
-		if (c->sig_alg && strstr(c->sig_alg, "sha1") && !c->self_signed) {
+		if (c->sig_alg && strcasestr(c->sig_alg, "sha1") && !c->self_signed) {
 			mq_str_printf(&out->detail, "\"");
 			put_untrusted(&out->detail, c->subject);
 			mq_str_printf(&out->detail, "\" is signed with %s (SHA-1). ", c->sig_alg);
