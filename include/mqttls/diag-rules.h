@@ -61,6 +61,8 @@ struct diag_obs {
 
 	struct diag_file_obs cafile, capath, cert, key;
 	const struct cert_info *ca;    /* the certificates of --cafile, when readable */
+	char pki_dir[256];             /* the directory of --cafile when it is an mqttls PKI (ca.key and
+	                                  intermediate.key beside it): fixes then name it; "" otherwise */
 	size_t n_ca;
 	const struct cert_info *client; /* the certificate of --cert, when readable */
 	bool key_mismatch;

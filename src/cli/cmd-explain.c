@@ -73,7 +73,7 @@ static void print_human(const struct explain_result *r, bool color)
 		const struct explain_item *it = &r->v[i];
 		char head[256];
 
-		snprintf(head, sizeof head, "%s%s%s  %s%s%s", it->guess ? "if it is " : "", family_label(it->family), "",
+		snprintf(head, sizeof head, "%s%s%s  %s%s%s", it->guess && guesses > 1 ? "if it is " : "", family_label(it->family), "",
 			 B, it->code, N);
 		printf("%s", head);
 		if (it->name && strcmp(it->name, it->code))

@@ -933,8 +933,8 @@ static void e_cert_required(const struct diag_obs *o, struct rule_out *out)
 	else
 		mq_str_printf(&out->detail, "closed the connection");
 	mq_str_printf(&out->detail, "%s.", p->rejected_after ? " after the handshake (TLS 1.3 decides on the client certificate only then)" : "");
-	mq_str_printf(&out->fix, "Give the device's certificate and key: --cert device1.crt --key device1.key (same flags for mosquitto_pub/sub)\n"
-		      "Make one from the broker's CA: mqttls certs device device1 --dir DIR\n"
+	mq_str_printf(&out->fix, "Give the device's certificate and key: --cert esp32-1.crt --key esp32-1.key (same flags for mosquitto_pub/sub)\n"
+		      "Make them with the broker's CA: mqttls certs device esp32-1 --dir DIR\n"
 		      "ESP32: espClient.setCertificate(device_cert); espClient.setPrivateKey(device_key);\n"
 		      "If devices should not need one: remove 'require_certificate true' from the listener.");
 	mq_str_printf(&out->seen, "ESP32: -0x7780 (fatal alert received) or -0x7280 (EOF), rc=-2.\nmosquitto_pub: Error: Protocol error (TLS 1.3) / Error: A TLS error occurred. (TLS 1.2)\nmosquitto -v: ");
@@ -1421,6 +1421,44 @@ static const struct rule rules[] = {
 	{ "INSECURE_VERIFY_OFF", DIAG_PHASE_END, c_insecure, e_insecure },
 };
 
+/* The broker certificate's own name when it is a plain host name: re-issuing it under that name
+ * rewrites the files the broker already uses (NAME.crt, NAME-fullchain.crt). */
+static const char *server_name(const struct diag_obs *o)
+{
+	const struct cert_info *l = leaf(o);
+
+	if (!l || !l->cn || !*l->cn || strlen(l->cn) > 64 || l->cn[strspn(l->cn, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")])
+		return NULL;
+	return l->cn;
+}
+
+/* Fixes in the user's own terms: "--dir DIR" and "DIR/x" become their PKI directory when it is
+ * known, "certs server broker" the broker certificate's own name. NULL when nothing changes. */
+static char *name_user_files(const struct diag_obs *o, const char *fix)
+{
+	struct mq_str b = { 0 };
+	const char *p = fix, *name = server_name(o);
+
+	if (!fix || (!o->pki_dir[0] && !name))
+		return NULL;
+	while (*p) {
+		if (name && !strncmp(p, "certs server broker", 19)) {
+			mq_str_printf(&b, "certs server %s", name);
+			p += 19;
+		} else if (o->pki_dir[0] && !strncmp(p, "--dir DIR", 9)) {
+			mq_str_printf(&b, "--dir %s", o->pki_dir);
+			p += 9;
+		} else if (o->pki_dir[0] && !strncmp(p, "DIR/", 4) && (p == fix || p[-1] == ' ' || p[-1] == '(' || p[-1] == '\n')) {
+			mq_str_printf(&b, "%s/", o->pki_dir);
+			p += 4;
+		} else {
+			mq_str_append(&b, p, 1);
+			p++;
+		}
+	}
+	return mq_str_take(&b);
+}
+
 size_t diag_rules_apply(const struct diag_obs *o, enum diag_rule_phase phase, struct findings *out)
 {
 	size_t added = 0;
@@ -1433,7 +1471,11 @@ size_t diag_rules_apply(const struct diag_obs *o, enum diag_rule_phase phase, st
 		if (r->phase != phase || findings_has(out, r->id) || !r->check(o, out))
 			continue;
 		r->explain(o, &ro);
-		f = findings_add(out, r->id, ro.title.s, ro.detail.s, ro.fix.s);
+		{
+			char *named = name_user_files(o, ro.fix.s);
+			f = findings_add(out, r->id, ro.title.s, ro.detail.s, named ? named : ro.fix.s);
+			free(named);
+		}
 		if (ro.seen.s)
 			finding_set_seen(f, "%s", ro.seen.s);
 		if (ro.path)

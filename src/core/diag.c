@@ -398,6 +398,15 @@ static void check_cafile(struct diag_session *s)
 		file_state(f, DIAG_FILE_NOT_CA, NULL);
 	s->obs.ca = s->ca;
 	s->obs.n_ca = s->n_ca;
+	{
+		/* An mqttls PKI (or any with both CA keys beside it): fixes can name the directory. */
+		char tmp[PATH_MAX], dir[PATH_MAX], k1[PATH_MAX], k2[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s", f->path);
+		snprintf(dir, sizeof dir, "%s", dirname(tmp));
+		if (mq_path_join(k1, sizeof k1, dir, "ca.key") && mq_path_join(k2, sizeof k2, dir, "intermediate.key") &&
+		    mq_file_exists(k1) && mq_file_exists(k2) && strlen(dir) < sizeof s->obs.pki_dir && !strpbrk(dir, " '\"\\$`"))
+			memcpy(s->obs.pki_dir, dir, strlen(dir) + 1);
+	}
 }
 
 static void check_capath(struct diag_session *s)

@@ -22,7 +22,7 @@ t_like "human: the root cause in one sentence" "$out" 'Root cause: The certifica
 t_like "human: the evidence in the user's terms" "$out" 'You connected to 127\.0\.0\.1 .*'
 t_like "human: the certificate's names" "$out" 'names only DNS:iotsec\.local'
 t_like "human: the openssl fix" "$out" 'openssl req -new -key broker\.key .*-addext "subjectAltName=IP:127\.0\.0\.1,DNS:iotsec\.local"'
-t_like "human: the mqttls fix" "$out" 'mqttls certs server broker --san IP:127\.0\.0\.1 --san DNS:iotsec\.local'
+t_like "human: the mqttls fix, in the user's own files" "$out" "mqttls certs server iotsec\\.local --san IP:127\\.0\\.0\\.1 --san DNS:iotsec\\.local --dir $pki --force"
 t_like "human: ESP32 view (PubSubClient, mbedTLS, esp-tls)" "$out" 'ESP32: PubSubClient rc=-2; WiFiClientSecure logs -0x2700 \(-9984\).*esp-tls ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED'
 t_like "human: mosquitto_pub view" "$out" 'mosquitto_pub: Unable to connect \(A TLS error occurred\.\)'
 t_like "human: mosquitto -v view" "$out" 'mosquitto -v .*0A000412.*bad certificate'
@@ -37,6 +37,18 @@ if command -v script >/dev/null; then
 else
 	t_skip "script(1) is not installed"
 fi
+
+# The fix, as printed, works: run it, restart the broker, diagnose again.
+fix=$("$MQTTLS" diagnose --json -h 127.0.0.1 -p "$p" --cafile "$pki/ca.crt" --timeout 3 | t_json - 'j["findings"][0]["fix"]' | grep -m1 'mqttls certs server')
+t_like "the printed fix is one mqttls command" "$fix" '^ *mqttls certs server '
+# shellcheck disable=SC2086
+"$MQTTLS" ${fix#*mqttls } >"$T_TMP/fix.log" 2>&1
+t_is "the printed fix runs" "$?" "0"
+t_pki_perms "$pki"
+t_broker_stop human
+t_broker human2 "$p" "$(cat "$T_TMP/human.conf")" || t_fail "broker restarts"
+dg fixed -h 127.0.0.1 -p "$p" --cafile "$pki/ca.crt"
+t_is "after the fix: ok" "$(t_json "$T_TMP/fixed.json" 'j["ok"]')" "true"
 
 # iotsec.local does not resolve here: --insecure (the name is not checked) shows the all-clear.
 ok_out=$("$MQTTLS" diagnose -h localhost -p "$p" --cafile "$pki/ca.crt" --insecure --timeout 3 2>&1)
