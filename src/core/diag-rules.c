@@ -1104,7 +1104,8 @@ static void e_bad_credentials(const struct diag_obs *o, struct rule_out *out)
 		      mqttdec_reason_name(o->mq->mqtt_version == MQTT_PROTOCOL_V5 ? 5 : 4, 2, (uint8_t)o->mq->connack_rc));
 	put_untrusted(&out->detail, o->t->user ? o->t->user : "");
 	mq_str_printf(&out->detail, "\": that user is not in its password_file, or the password differs%s.",
-		      refused_user(o) ? " (mosquitto answers a wrong password with 'not authorised', not with 'bad user name or password')" : "");
+		      refused_user(o) ? " (mosquitto answers a wrong password with 'not authorised', not with 'bad user name or password'). "
+					"A Mosquitto 2.x listener with no password_file and no allow_anonymous refuses every username too" : "");
 	mq_str_printf(&out->fix, "sudo mosquitto_passwd /etc/mosquitto/passwd %s    # set the password again\n"
 		      "grep password_file /etc/mosquitto/mosquitto.conf /etc/mosquitto/conf.d/*.conf    # the file the broker really reads\n"
 		      "sudo systemctl restart mosquitto    # mosquitto 2.0 reads the file at start and on SIGHUP",
