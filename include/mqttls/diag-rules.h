@@ -63,6 +63,8 @@ struct diag_obs {
 	const struct cert_info *ca;    /* the certificates of --cafile, when readable */
 	char pki_dir[256];             /* the directory of --cafile when it is an mqttls PKI (ca.key and
 	                                  intermediate.key beside it): fixes then name it; "" otherwise */
+	char served_name[80];          /* NAME when pki_dir holds the served certificate as NAME.crt
+	                                  (mqttls certs server NAME re-issues exactly it); "" otherwise */
 	size_t n_ca;
 	const struct cert_info *client; /* the certificate of --cert, when readable */
 	bool key_mismatch;

@@ -1422,15 +1422,11 @@ static const struct rule rules[] = {
 	{ "INSECURE_VERIFY_OFF", DIAG_PHASE_END, c_insecure, e_insecure },
 };
 
-/* The broker certificate's own name when it is a plain host name: re-issuing it under that name
- * rewrites the files the broker already uses (NAME.crt, NAME-fullchain.crt). */
+/* The name the served certificate has in the user's PKI: re-issuing it under that name rewrites
+ * the files the broker already uses (NAME.crt, NAME-fullchain.crt). */
 static const char *server_name(const struct diag_obs *o)
 {
-	const struct cert_info *l = leaf(o);
-
-	if (!l || !l->cn || !*l->cn || strlen(l->cn) > 64 || l->cn[strspn(l->cn, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")])
-		return NULL;
-	return l->cn;
+	return o->served_name[0] ? o->served_name : NULL;
 }
 
 /* Fixes in the user's own terms: "--dir DIR" and "DIR/x" become their PKI directory when it is

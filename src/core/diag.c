@@ -566,6 +566,47 @@ static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *t
 	free(names);
 }
 
+/* Which NAME.crt of the user's PKI directory is the certificate the broker serves. */
+static void find_served_name(struct diag_session *s)
+{
+	struct dirent **names = NULL;
+	X509 *leafx;
+	int n;
+
+	if (!s->obs.pki_dir[0] || !s->chain_x509 || sk_X509_num(s->chain_x509) == 0)
+		return;
+	leafx = sk_X509_value(s->chain_x509, 0);
+	n = scandir(s->obs.pki_dir, &names, NULL, by_name);
+	for (int d = 0; d < n && d < 400; d++) {
+		const char *nm = names[d]->d_name;
+		size_t l = strlen(nm);
+		char path[PATH_MAX];
+		struct stat st;
+		BIO *bio;
+		X509 *x = NULL;
+
+		if (s->obs.served_name[0] || l < 5 || l - 4 >= sizeof s->obs.served_name || strcmp(nm + l - 4, ".crt") ||
+		    (l > 14 && !strcmp(nm + l - 14, "-fullchain.crt")) ||
+		    nm[strspn(nm, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")] != '\0' ||
+		    !mq_path_join(path, sizeof path, s->obs.pki_dir, nm) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size > 256 * 1024)
+			continue;
+		bio = BIO_new_file(path, "r");
+		if (bio)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if (x && X509_cmp(x, leafx) == 0) {
+			memcpy(s->obs.served_name, nm, l - 4);
+			s->obs.served_name[l - 4] = '\0';
+		}
+		X509_free(x);
+		BIO_free(bio);
+		ERR_clear_error();
+	}
+	for (int d = 0; d < n; d++)
+		free(names[d]);
+	free(names);
+}
+
 /* When the chain stops at an unknown issuer, look for that issuer next to the files the user gave. */
 static void find_missing_issuer(struct diag_session *s)
 {
@@ -931,8 +972,10 @@ static void on_main(struct probe *p, enum probe_phase ph, void *ctx)
 	if (s->r->n_chain) {
 		double vms = r->rec.verify_called ? r->rec.verify_last_ms - r->rec.verify_first_ms : 0;
 		stage_start(s, DIAG_VERIFY);
-		if (verification_failed(s))
+		if (verification_failed(s)) {
 			find_missing_issuer(s);
+			find_served_name(s);
+		}
 		diag_rules_verify_summary(&s->obs, det, sizeof det);
 		stage_end(s, DIAG_VERIFY, verification_failed(s) ? DIAG_FAILED : DIAG_OK, vms, "%s", det);
 	} else {
