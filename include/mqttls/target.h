@@ -43,6 +43,9 @@ struct target {
 void target_init(struct target *t) MQ_NONNULL(1);
 void target_free(struct target *t);
 
+/* A deep copy of src into dst (whatever dst held is freed; dst must be initialised or zeroed). */
+void target_dup(struct target *dst, const struct target *src) MQ_NONNULL(1, 2);
+
 /*
  * Try to consume argv[i] (and its value) as a TARGET option or a positional
  * mqtts:// URL / host[:port]. Returns the number of arguments consumed (>= 1),

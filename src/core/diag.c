@@ -1187,29 +1187,6 @@ static void start_resolve(struct diag_session *s)
 
 static void on_start(evutil_socket_t fd, short what, void *arg);
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void target_copy(struct target *dst, const struct target *src)
-{
-	*dst = *src;
-	dst->host = dup_or_null(src->host);
-	dst->cafile = dup_or_null(src->cafile);
-	dst->capath = dup_or_null(src->capath);
-	dst->cert = dup_or_null(src->cert);
-	dst->key = dup_or_null(src->key);
-	dst->user = dup_or_null(src->user);
-	dst->pass = dup_or_null(src->pass);
-	dst->client_id = dup_or_null(src->client_id);
-	dst->topic = dup_or_null(src->topic);
-	dst->message = dup_or_null(src->message);
-	dst->sni = dup_or_null(src->sni);
-	dst->ciphers = dup_or_null(src->ciphers);
-	dst->pasted_tool = dup_or_null(src->pasted_tool);
-}
-
 struct diag_session *diag_session_new(struct event_base *base, const struct target *t, const struct diag_opts *o,
 				      diag_observer fn, void *ctx, struct mq_err *err)
 {
@@ -1223,7 +1200,7 @@ struct diag_session *diag_session_new(struct event_base *base, const struct targ
 	if (!s)
 		abort();
 	s->base = base;
-	target_copy(&s->t, t);
+	target_dup(&s->t, t);
 	if (o)
 		s->o = *o;
 	else

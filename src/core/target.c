@@ -64,6 +64,25 @@ void target_free(struct target *t)
 	memset(t, 0, sizeof *t);
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void target_dup(struct target *dst, const struct target *src)
+{
+	char **const strs[] = { &dst->host, &dst->cafile, &dst->capath, &dst->cert, &dst->key, &dst->user, &dst->pass,
+				&dst->client_id, &dst->topic, &dst->message, &dst->sni, &dst->ciphers, &dst->pasted_tool };
+
+	if (dst == src)
+		return;
+	target_free(dst);
+	*dst = *src;
+	/* Every string field now points into src: give dst its own copies. */
+	for (size_t i = 0; i < MQ_ARRAY_LEN(strs); i++)
+		*strs[i] = dup_or_null(*strs[i]);
+}
+
 static void set_str(char **dst, const char *v)
 {
 	free(*dst);

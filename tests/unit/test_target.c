@@ -166,6 +166,25 @@ static void line_continuations(void **state)
 	target_free(&t);
 }
 
+static void dup_is_deep(void **state)
+{
+	struct target a, b;
+	struct mq_err err;
+	(void)state;
+
+	assert_int_equal(parse(&a, "-h broker.lan -p 8884 --cafile ca.crt -u alice -P pw -t t --tls-max tlsv1.2", &err), 0);
+	target_init(&b);
+	target_dup(&b, &a);
+	target_free(&a);
+	/* b owns its strings: a is gone and b still reads (ASan would catch a use after free). */
+	assert_string_equal(b.host, "broker.lan");
+	assert_string_equal(b.cafile, "ca.crt");
+	assert_string_equal(b.user, "alice");
+	assert_int_equal(b.port, 8884);
+	assert_int_equal(b.tls_max, TLS1_2_VERSION);
+	target_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +196,7 @@ int main(void)
 		cmocka_unit_test(usage_errors_are_precise),
 		cmocka_unit_test(ignored_mosquitto_flags_keep_arity),
 		cmocka_unit_test(line_continuations),
+		cmocka_unit_test(dup_is_deep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
