@@ -850,28 +850,13 @@ static void builtin_work(void *arg)
 
 static void builtin_done(struct tui *t, void *arg)
 {
-	struct target tg;
-
 	(void)arg;
 	if (!t->have_builtin) {
 		tui_status(t, S_FAIL, "the built-in lab broker did not start: %s", t->builtin_error);
 		model_set_error(t, "The built-in lab broker did not start", t->builtin_error);
 		return;
 	}
-	target_init(&tg);
-	free(tg.host);
-	tg.host = strdup(t->builtin.host);
-	tg.port = t->builtin.port;
-	tg.port_given = true;
-	tg.cafile = strdup(t->builtin.cafile);
-	tg.tls_opts_given = true;
-	{
-		char label[160];
-		snprintf(label, sizeof label, "%s:%d (built-in lab broker)", t->builtin.host, t->builtin.port);
-		model_start(t, &tg, label);
-	}
-	view_connect_show_target(t, t->vs[V_CONNECT], &tg);
-	target_free(&tg);
+	model_start_lab(t, &t->builtin, "built-in lab broker");
 	tui_status(t, S_OK, "%s the built-in lab broker on %s:%d - diagnosing it",
 		   t->builtin.reused ? "found" : "started", t->builtin.host, t->builtin.port);
 }

@@ -156,30 +156,6 @@ void model_free(struct tui *t)
 	memset(m, 0, sizeof *m);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void target_copy(struct target *dst, const struct target *src)
-{
-	target_free(dst);
-	*dst = *src;
-	dst->host = dup_or_null(src->host);
-	dst->cafile = dup_or_null(src->cafile);
-	dst->capath = dup_or_null(src->capath);
-	dst->cert = dup_or_null(src->cert);
-	dst->key = dup_or_null(src->key);
-	dst->user = dup_or_null(src->user);
-	dst->pass = dup_or_null(src->pass);
-	dst->client_id = dup_or_null(src->client_id);
-	dst->topic = dup_or_null(src->topic);
-	dst->message = dup_or_null(src->message);
-	dst->sni = dup_or_null(src->sni);
-	dst->ciphers = dup_or_null(src->ciphers);
-	dst->pasted_tool = dup_or_null(src->pasted_tool);
-}
-
 static int model_begin(struct tui *t)
 {
 	struct model *m = &t->model;
@@ -209,7 +185,7 @@ int model_start(struct tui *t, const struct target *tg, const char *label)
 	struct model *m = &t->model;
 	char host[128];
 
-	target_copy(&m->target, tg);
+	target_dup(&m->target, tg);
 	m->have_target = true;
 	if (label) {
 		snprintf(m->label, sizeof m->label, "%s", label);
@@ -240,6 +216,26 @@ const struct diag_result *model_result(const struct tui *t)
 	if (m->session)
 		return diag_session_result(m->session);
 	return NULL;
+}
+
+int model_start_lab(struct tui *t, const struct lab_info *info, const char *what)
+{
+	struct target tg;
+	char label[200];
+	int rc;
+
+	target_init(&tg);
+	free(tg.host);
+	tg.host = strdup(info->host);
+	tg.port = info->port;
+	tg.port_given = true;
+	tg.cafile = strdup(info->cafile);
+	tg.tls_opts_given = true;
+	snprintf(label, sizeof label, "%s:%d (%s)", info->host, info->port, what);
+	rc = model_start(t, &tg, label);
+	view_connect_show_target(t, t->vs[V_CONNECT], &tg);
+	target_free(&tg);
+	return rc;
 }
 
 bool model_ok(const struct tui *t)

@@ -235,7 +235,7 @@ struct model_stage {
 struct model {
 	struct target target;        /* what is diagnosed (the model's own copy) */
 	bool have_target;
-	char label[160];             /* "localhost:8883 (built-in lab)" */
+	char label[200];             /* "localhost:8883 (built-in lab)" */
 	struct diag_session *session;
 	struct diag_result *result;  /* taken from the session when done */
 	struct model_stage stages[MODEL_STAGES];
@@ -252,6 +252,8 @@ void model_init(struct tui *t);
 void model_free(struct tui *t);
 /* Diagnose t (copied); label may be NULL. Stops a running diagnosis first. */
 int model_start(struct tui *t, const struct target *tg, const char *label);
+/* Diagnose a lab's broker (host, port, CA from its info); what names it in the title. Connect shows it too. */
+int model_start_lab(struct tui *t, const struct lab_info *info, const char *what);
 /* Diagnose the same target again. */
 int model_rerun(struct tui *t);
 /* The result as it stands (the session's while running, ours once done), or NULL. */

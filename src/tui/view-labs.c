@@ -119,20 +119,10 @@ static struct lab_row *row_of(struct vlabs *v, const char *name)
 
 static void diagnose_row(struct tui *t, struct lab_row *r)
 {
-	struct target tg;
-	char label[160];
+	char what[64];
 
-	target_init(&tg);
-	free(tg.host);
-	tg.host = strdup(r->info.host);
-	tg.port = r->info.port;
-	tg.port_given = true;
-	tg.cafile = strdup(r->info.cafile);
-	tg.tls_opts_given = true;
-	snprintf(label, sizeof label, "%s:%d (lab %s)", r->info.host, r->info.port, r->def->name);
-	model_start(t, &tg, label);
-	view_connect_show_target(t, tui_view_state(t, V_CONNECT), &tg);
-	target_free(&tg);
+	snprintf(what, sizeof what, "lab %s", r->def->name);
+	model_start_lab(t, &r->info, what);
 	tui_switch(t, V_DIAGNOSE);
 }
 
