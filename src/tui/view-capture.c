@@ -18,6 +18,11 @@
 
 #define FLOWS_MAX 300
 #define LADDER_MAX 64
+/* The engine keeps a closed flow until it is evicted or the capture ends (its summary waits for
+ * the end). A live view runs for hours: bound the engine's table too, to a classroom's worth of
+ * devices at once; the least recently active flow goes first, so a device that keeps talking
+ * is never the one dropped. */
+#define ENGINE_FLOWS 1024
 
 struct cap_line {
 	char *text;
@@ -290,6 +295,7 @@ static int start(struct tui *t, struct vcap *v)
 	}
 	memcpy(o.ports, v->ports, v->n_ports * sizeof v->ports[0]);
 	o.n_ports = v->n_ports;
+	o.max_flows = ENGINE_FLOWS;
 	v->error[0] = '\0';
 	memset(&v->stats, 0, sizeof v->stats);
 	v->cap = capture_new(&o, &obs, &err);

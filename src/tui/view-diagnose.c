@@ -142,6 +142,15 @@ static void fill_findings(struct tui *t, struct vdiag *v, const struct diag_resu
 				   "The broker answers, its certificate verifies for the name you connected to, "
 				   "MQTT CONNECT is accepted and a publish/subscribe round trip comes back.");
 			items = 1;
+			if (t->have_builtin && res->port == t->builtin.port && !strcmp(res->host, t->builtin.host)) {
+				/* The first screen of "make run": say where to go from here. */
+				lines_blank(l, -1);
+				lines_wrap(t, l, -1, S_DIM, 1,
+					   "This is the built-in lab broker, working as it should. From here: 1 Connect "
+					   "diagnoses your own broker (paste its mosquitto_sub line); 3 Chain shows this "
+					   "one's certificates; 6 Labs breaks it on purpose, one lab per tutorial part; "
+					   "5 MITM shows what a device with setInsecure() gives away. ? lists every key.");
+			}
 		}
 		v->pane.nitems = items;
 		return;
