@@ -161,6 +161,13 @@ print("| RSS after the first minute | %.1f MB |" % (warm[0][1] / 1024))
 print("| RSS max | %.1f MB |" % (max(r[1] for r in rows) / 1024))
 print("| RSS at the end | %.1f MB |" % (rows[-1][1] / 1024))
 print("| slope after the first minute | %+.1f kB/min |" % slope)
+half = [r for r in rows if r[0] >= rows[-1][0] / 2] or rows
+hx = [r[0] for r in half]; hy = [r[1] for r in half]
+hmx = sum(hx) / len(half); hmy = sum(hy) / len(half)
+hden = sum((x - hmx) ** 2 for x in hx) or 1
+hslope = sum((x - hmx) * (y - hmy) for x, y in zip(hx, hy)) / hden * 60
+print("| RSS at half time | %.1f MB |" % (half[0][1] / 1024))
+print("| slope over the second half | %+.1f kB/min |" % hslope)
 print("| samples | %d |" % len(rows))
 '
 echo "| frames captured | ${frames:-?} |"
