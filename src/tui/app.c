@@ -708,27 +708,9 @@ static void paste_add(struct tui *t, int key)
 	char u[4];
 	size_t n;
 
-	if (key >= TK_FN(0) || key < 0)
+	if (key >= TK_FN(0) || key < 0 || key > 0x10FFFF)
 		return;
-	if (key < 0x80) {
-		u[0] = (char)key;
-		n = 1;
-	} else if (key < 0x800) {
-		u[0] = (char)(0xC0 | (key >> 6));
-		u[1] = (char)(0x80 | (key & 0x3F));
-		n = 2;
-	} else if (key < 0x10000) {
-		u[0] = (char)(0xE0 | (key >> 12));
-		u[1] = (char)(0x80 | ((key >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (key & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (key >> 18));
-		u[1] = (char)(0x80 | ((key >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((key >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (key & 0x3F));
-		n = 4;
-	}
+	n = field_utf8(key, u);
 	if (t->paste_len + n + 1 > PASTE_MAX)
 		return;
 	if (!t->paste) {

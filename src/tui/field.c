@@ -57,31 +57,28 @@ static void delete_range(struct tui_field *f, size_t a, size_t b)
 	f->cur = a;
 }
 
-static void put_codepoint(struct tui_field *f, int c)
+size_t field_utf8(int c, char out[4])
 {
-	char u[4];
-	size_t n;
-
 	if (c < 0x80) {
-		u[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xC0 | (c >> 6));
-		u[1] = (char)(0x80 | (c & 0x3F));
-		n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xE0 | (c >> 12));
-		u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (c & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (c >> 18));
-		u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (c & 0x3F));
-		n = 4;
+		out[0] = (char)c;
+		return 1;
 	}
-	field_insert(f, u, n);
+	if (c < 0x800) {
+		out[0] = (char)(0xC0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xE0 | (c >> 12));
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (c >> 18));
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
 }
 
 int field_key(struct tui_field *f, int key)
@@ -138,7 +135,8 @@ int field_key(struct tui_field *f, int key)
 	}
 	}
 	if (key >= 0x20 && key != 0x7F && key <= 0x10FFFF && !(key >= 0x80 && key < 0xA0)) {
-		put_codepoint(f, key);
+		char u[4];
+		field_insert(f, u, field_utf8(key, u));
 		return FIELD_EDITED;
 	}
 	return 0;

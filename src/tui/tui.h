@@ -177,6 +177,8 @@ enum { FIELD_EDITED = 1, FIELD_DONE = 2, FIELD_CANCEL = 4, FIELD_NEXT = 8, FIELD
 void field_set(struct tui_field *f, const char *text);
 /* Insert text at the cursor (a paste); control characters become spaces. */
 void field_insert(struct tui_field *f, const char *text, size_t n);
+/* A code point (at most U+10FFFF) as UTF-8 into out; returns its length. */
+size_t field_utf8(int c, char out[4]);
 /* Editing keys; returns FIELD_* flags, 0 when the key is not the field's. */
 int field_key(struct tui_field *f, int key);
 /* Draw at (y, x) w columns wide; the cursor is placed when active. */

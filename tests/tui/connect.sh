@@ -141,6 +141,11 @@ for size in 80x24 120x40; do
 	tui_keys Enter C-u
 	tui_type "12345"
 	tui_wait 'Explain +12345' 10 >/dev/null && t_pass "$size: digits typed into a field stay there" || t_fail "$size: digits typed into a field stay there" "$(tui_cap)"
+	# UTF-8 typed in, and a character deleted whole.
+	tui_keys C-u
+	tui_type "capteur-été"
+	tui_keys BSpace
+	tui_wait 'Explain +capteur-ét( |$)' 10 >/dev/null && t_pass "$size: UTF-8 is typed and erased by character" || t_fail "$size: UTF-8 is typed and erased by character" "$(tui_cap)"
 	tui_keys Escape
 
 	tui_quit >/dev/null || t_fail "$size: q quits"
