@@ -23,7 +23,7 @@ struct target {
 	char *host;          /* never NULL after target_init: "localhost" by default */
 	int port;            /* 8883 by default, 1883 for mqtt:// */
 	bool port_given;
-	bool tls;            /* false for mqtt:// or a pasted mosquitto_* line without TLS options */
+	bool tls;            /* false for mqtt:// or a pasted mosquitto_* line without TLS options (but not -p 8883) */
 	char *cafile, *capath, *cert, *key;
 	char *user, *pass, *client_id, *topic, *message, *sni;
 	char *ciphers;       /* --ciphers (TLS <= 1.2 list, as mosquitto) */

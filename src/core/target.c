@@ -402,8 +402,9 @@ int target_parse_arg(struct target *t, int argc, char **argv, int i, struct mq_e
 int target_finish(struct target *t, struct mq_err *err)
 {
 	if (t->pasted && !t->tls_opts_given && !t->url_given) {
-		/* mosquitto_pub without any TLS option speaks plain MQTT, on 1883 by default. */
-		t->tls = false;
+		/* mosquitto_pub without any TLS option speaks plain MQTT, on 1883 by default — except
+		 * on port 8883, where mosquitto_pub/sub 2.0 use TLS with the system's CA store. */
+		t->tls = t->port_given && t->port == 8883;
 		if (!t->port_given)
 			t->port = 1883;
 	} else if (t->pasted && t->tls_opts_given && !t->port_given && !t->url_given) {

@@ -166,6 +166,22 @@ static void line_continuations(void **state)
 	target_free(&t);
 }
 
+/* mosquitto_pub 2.0 on port 8883 without TLS options uses TLS with the system's CAs. */
+static void pasted_8883_without_tls_is_tls(void **state)
+{
+	struct target t;
+	struct mq_err err;
+	(void)state;
+
+	assert_int_equal(parse(&t, "mosquitto_sub -h 10.0.0.7 -p 8883 -t iot/#", &err), 0);
+	assert_true(t.tls);
+	assert_null(t.cafile);
+	target_free(&t);
+	assert_int_equal(parse(&t, "mosquitto_sub -h 10.0.0.7 -p 1884 -t iot/#", &err), 0);
+	assert_false(t.tls);
+	target_free(&t);
+}
+
 static void dup_is_deep(void **state)
 {
 	struct target a, b;
@@ -197,6 +213,7 @@ int main(void)
 		cmocka_unit_test(ignored_mosquitto_flags_keep_arity),
 		cmocka_unit_test(line_continuations),
 		cmocka_unit_test(dup_is_deep),
+		cmocka_unit_test(pasted_8883_without_tls_is_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
