@@ -197,6 +197,23 @@ t_broker_stop() {
 	kill -9 "$pid" 2>/dev/null
 }
 
+# t_broker_exited NAME: wait (10 s at most) until a broker that refused to start has exited, so
+# its log is complete before a test reads it. Returns 1 when it is still running.
+t_broker_exited() {
+	local var="T_BROKER_PID_$1"
+	local pid=${!var:-}
+	[ -n "$pid" ] || return 0
+	for _ in $(seq 1 500); do
+		# A zombie still answers kill -0; only wait reaps it, and wait returns once it is gone.
+		if ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" 2>/dev/null)" = "Z" ]; then
+			wait "$pid" 2>/dev/null
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
 # t_bg CMD...: run a command in the background, killed at exit; prints nothing, sets T_LAST_PID.
 t_bg() {
 	"$@" &

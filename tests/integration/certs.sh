@@ -223,11 +223,13 @@ port=$(t_free_port)
 t_broker bweak "$port" "listener $port 127.0.0.1
 certfile $P/broken-weak-rsa-1024-fullchain.crt
 keyfile $P/broken-weak-rsa-1024.key" >/dev/null 2>&1
+t_broker_exited bweak
 t_like "weak-rsa-1024: mosquitto refuses to load it (ee key too small)" "$(cat "$T_TMP/bweak.log")" "ee key too small"
 port=$(t_free_port)
 t_broker bsha1 "$port" "listener $port 127.0.0.1
 certfile $P/broken-sha1-fullchain.crt
 keyfile $P/broken-sha1.key" >/dev/null 2>&1
+t_broker_exited bsha1
 t_like "sha1: mosquitto refuses to load it (ca md too weak)" "$(cat "$T_TMP/bsha1.log")" "ca md too weak"
 if serve bweak0 weak-rsa-1024 "ciphers DEFAULT:@SECLEVEL=0"; then
 	t_like "weak-rsa-1024 served at SECLEVEL=0: mosquitto_pub refuses it" "$(pub "$port" "$P/ca.crt" -h localhost -d)" "certificate verify failed"

@@ -25,6 +25,8 @@ hold_port() {
 import socket, sys, time
 fam = socket.AF_INET6 if sys.argv[2] == "::1" else socket.AF_INET
 s = socket.socket(fam)
+# Connections of earlier tests may linger in TIME_WAIT on the port: they must not stop us holding it.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind((sys.argv[2], int(sys.argv[1])))
 except OSError:
