@@ -4,6 +4,7 @@
  * or makes real connections for a check), so each runs as a job off the loop and its result
  * comes back to the view's rows.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,79 @@ static int run_op(struct tui *t, struct vlabs *v, enum lab_op op, const char *on
 	return TUI_REDRAW;
 }
 
+/*
+ * The README is Markdown written for a 100-column editor; on the screen its hard line breaks and
+ * fences only get in the way. Paragraphs and list items become one line each (lines_wrap wraps them
+ * to the pane), fenced blocks keep their lines, indented, and the inline marks ** and ` go.
+ */
+static char *readme_reflow(const char *md)
+{
+	struct mq_str out = { 0 };
+	bool fence = false, in_para = false;
+	const char *p = md;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		const char *line = p, *txt;
+		size_t tn;
+
+		p += n;
+		if (*p == '\n')
+			p++;
+		while (n && line[n - 1] == '\r')
+			n--;
+		if (n >= 3 && !strncmp(line, "```", 3)) {
+			fence = !fence;
+			if (in_para)
+				mq_str_append(&out, "\n", 1);
+			in_para = false;
+			continue;
+		}
+		if (fence) {
+			mq_str_printf(&out, "  %.*s\n", (int)n, line);
+			continue;
+		}
+		txt = line;
+		tn = n;
+		while (tn && *txt == ' ') {
+			txt++;
+			tn--;
+		}
+		if (tn == 0) {
+			if (in_para)
+				mq_str_append(&out, "\n", 1);
+			mq_str_append(&out, "\n", 1);
+			in_para = false;
+			continue;
+		}
+		bool heading = *txt == '#';
+		bool item = (tn > 1 && (*txt == '-' || *txt == '*') && txt[1] == ' ') ||
+			    (tn > 2 && txt[0] >= '0' && txt[0] <= '9' && (txt[1] == '.' || (txt[1] >= '0' && txt[1] <= '9')));
+		if (heading) {
+			while (tn && (*txt == '#' || *txt == ' ')) {
+				txt++;
+				tn--;
+			}
+		}
+		if (in_para && (heading || item))
+			mq_str_append(&out, "\n", 1);
+		else if (in_para)
+			mq_str_append(&out, " ", 1);
+		for (size_t k = 0; k < tn; k++) {
+			if (txt[k] == '`' || (txt[k] == '*' && k + 1 < tn && txt[k + 1] == '*')) {
+				if (txt[k] == '*')
+					k++;
+				continue;
+			}
+			mq_str_append(&out, &txt[k], 1);
+		}
+		in_para = !heading;
+		if (heading)
+			mq_str_append(&out, "\n", 1);
+	}
+	return mq_str_take(&out);
+}
+
 static void *vlabs_create(struct tui *t)
 {
 	struct vlabs *v = calloc(1, sizeof *v);
@@ -424,8 +498,10 @@ static void vlabs_draw(struct tui *t, void *p, const struct tui_rect *r)
 		struct mq_err err = { 0 };
 		free(v->readme);
 		v->readme = NULL;
-		if (v->rows[sel].def->readme && mq_read_file(v->rows[sel].def->readme, README_MAX, &text, &len, &err) == 0)
-			v->readme = text;
+		if (v->rows[sel].def->readme && mq_read_file(v->rows[sel].def->readme, README_MAX, &text, &len, &err) == 0) {
+			v->readme = readme_reflow(text);
+			free(text);
+		}
 		v->text_for = sel;
 		v->text.top = 0;
 	}

@@ -101,6 +101,19 @@ for size in 80x24 120x40; do
 	tui_keys q
 	tui_gone 'Keys everywhere' 10 && t_pass "$size: q in help closes it, not the TUI" || t_fail "$size: q in help closes it"
 
+	# A lab's README reads as text on the screen: paragraphs reflowed, no Markdown marks.
+	if [ "$size" = 120x40 ]; then
+		tui_keys 6
+		tui_wait 'Labs +s:start' 10 >/dev/null
+		tui_keys Down Down
+		if tui_wait 'Follows: part 4' 10 >/dev/null; then
+			t_pass "$size: the ip-san lab's README is shown"
+			t_unlike "$size: without Markdown fences or bold marks" "$(tui_cap)" '```|\*\*'
+		else
+			t_fail "$size: the ip-san lab's README is shown" "$(tui_cap)"
+		fi
+	fi
+
 	# Re-run from the Diagnose view with one key.
 	tui_keys 2 r
 	tui_wait 'all stages passed' 30 >/dev/null && t_pass "$size: r runs the diagnosis again" || t_fail "$size: r runs the diagnosis again"
