@@ -22,6 +22,7 @@
 
 #include "attrib.h"
 #include "err.h"
+#include "target.h"
 
 enum device_verify { DEVICE_VERIFY_FULL, DEVICE_VERIFY_CA_ONLY, DEVICE_VERIFY_NONE };
 
@@ -57,6 +58,8 @@ struct device_opts {
 	                                   (a dashboard); done is "ok" once it has connected */
 	double retry;                   /* seconds before reconnecting after a failure; 0: give up */
 	double timeout;                 /* connect/handshake/CONNACK timeout; 0: 15 (MQTT_SOCKET_TIMEOUT) */
+	enum target_clock clock;        /* the device's clock for certificate dates (--clock) */
+	long long clock_at;             /* TARGET_CLOCK_AT: UNIX seconds (0: never set, 1970) */
 };
 
 enum device_ev_type {
@@ -80,6 +83,7 @@ struct device_event {
 	const char *mbedtls_text;
 	unsigned verify_flags;          /* mbedTLS MBEDTLS_X509_BADCERT_* bits; 0: none */
 	const char *flags_text;
+	const char *finding;            /* FAILED: the contract's finding id the verify result means, or NULL */
 	const char *alert;              /* the alert the broker sent, if any */
 	const char *tls_version, *cipher, *verified;
 	int n;

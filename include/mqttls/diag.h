@@ -78,6 +78,7 @@ struct diag_result {
 	int port;
 	char address[64];      /* the address connected to (or tried last), "" before the tcp stage */
 	bool tls_target;       /* false for mqtt:// (plain MQTT): tls and verify are skipped */
+	char clock[32];        /* --clock as given back ("unset", a date, "ignore"); "" for this machine's */
 	struct diag_stage stages[DIAG_STAGES];
 	bool ok;               /* every stage that applies passed and no error finding */
 	struct diag_tls tls;

@@ -25,6 +25,7 @@
 
 #include "attrib.h"
 #include "err.h"
+#include "target.h"
 
 #define LABDEF_MAX_BYTES    (256u * 1024)  /* a whole file */
 #define LABDEF_MAX_LINE     4096           /* one line, block lines included */
@@ -123,7 +124,10 @@ struct labprobe {
 };
 
 /* What "mqttls lab sketch" writes ([sketch]). Strings are templates or NULL. */
-enum labsketch_insecure { LABSKETCH_NONE, LABSKETCH_SETINSECURE, LABSKETCH_SKIP_CN, LABSKETCH_PLAINTEXT };
+enum labsketch_insecure {
+	LABSKETCH_NONE, LABSKETCH_SETINSECURE, LABSKETCH_SKIP_CN, LABSKETCH_PLAINTEXT,
+	LABSKETCH_NO_CLOCK,      /* the clock is never set: the device stays in 1970 */
+};
 
 struct labsketch {
 	char *cafile;            /* embedded for setCACert (default {dir}/ca.crt) */
@@ -206,6 +210,8 @@ struct labdevice {
 	char *pin;               /* SHA-256 of the certificate or of its public key, or NULL */
 	char *cert, *key;
 	char *user, *password, *client_id, *topic;
+	enum target_clock clock; /* ntp (the default), unset, ignore or a date: as --clock */
+	long long clock_at;
 };
 
 /* Parse device settings; 0, or -1 with err naming the line. Free with labdevice_free. */

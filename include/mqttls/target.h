@@ -9,6 +9,7 @@
 #define MQTTLS_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "attrib.h"
 #include "err.h"
@@ -18,6 +19,15 @@ enum target_verify {
 	TARGET_VERIFY_NO_HOST,  /* --insecure: CA checked, host name not */
 	TARGET_VERIFY_NONE,     /* --no-verify: nothing (ESP32 setInsecure) */
 };
+
+/* --clock: the date the broker's certificates are checked against (a device's clock). */
+enum target_clock {
+	TARGET_CLOCK_SYSTEM,    /* this machine's clock (a device whose NTP worked): the default */
+	TARGET_CLOCK_AT,        /* a fixed date, clock_at: "unset" is 1970, an ESP32 that never ran NTP */
+	TARGET_CLOCK_IGNORE,    /* dates not checked at all (mbedTLS without MBEDTLS_HAVE_TIME_DATE) */
+};
+/* A device clock before 2000 was never set: it counts from 1970 since the device booted. */
+#define TARGET_CLOCK_NEVER_SET 946684800LL
 
 struct target {
 	char *host;          /* never NULL after target_init: "localhost" by default */
@@ -32,6 +42,8 @@ struct target {
 	int mqtt_version;    /* 311 (default), 31 or 5 */
 	int keepalive;       /* -k, default 60 */
 	int qos;             /* -q, default 1 for the round trip */
+	enum target_clock clock; /* --clock; applied to the verification only */
+	long long clock_at;  /* TARGET_CLOCK_AT: UNIX seconds */
 
 	/* How the target was given, so the diagnosis can speak about the user's own command. */
 	bool pasted;         /* a leading mosquitto_pub / mosquitto_sub word */
@@ -65,6 +77,16 @@ int target_parse_line(struct target *t, const char *line, struct mq_err *err) MQ
 /* "tlsv1.2" -> TLS1_2_VERSION, or 0 if unknown. */
 int target_tls_version_from_name(const char *name);
 const char *target_tls_version_name(int v);
+
+/*
+ * Read a --clock value: "ntp" or "system" (this machine's clock), "unset" (1970-01-01T00:00:00Z),
+ * "ignore", a UTC date "2026-01-31" or "2026-01-31T12:00:00Z", or an offset from now "-400d",
+ * "+2h" (units s, m, h, d). 0, or -1 with err saying what is accepted.
+ */
+int target_parse_clock(const char *s, enum target_clock *mode, long long *at, struct mq_err *err) MQ_WUR;
+
+/* A clock as --clock would take it back: "ntp", "unset", "ignore" or an ISO 8601 date. */
+const char *target_clock_arg(enum target_clock mode, long long at, char *buf, size_t size);
 
 /* One line of help text listing the TARGET options, for every command's --help. */
 extern const char target_usage[];

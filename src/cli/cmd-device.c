@@ -39,8 +39,20 @@ const char usage_device[] =
 	"  --duration SEC          stop after SEC seconds\n"
 	"  --timeout SEC           connect, handshake and CONNACK timeout (default 15, PubSubClient's)\n"
 	"\n"
+	"The device's clock, for the certificate dates (default ntp: this machine's clock, as a\n"
+	"device whose sketch ran configTime() before connecting):\n"
+	"  --clock unset           never set: 1970-01-01T00:00:00Z, an ESP32 without NTP. Every\n"
+	"                          certificate is then \"not yet valid\" (mbedTLS -0x2700, verify flag\n"
+	"                          0x200), when the firmware checks dates at all\n"
+	"  --clock ignore          dates not checked: mbedTLS without MBEDTLS_HAVE_TIME_DATE, as\n"
+	"                          ESP-IDF builds by default and Arduino-ESP32's libraries are (an\n"
+	"                          expired certificate is then accepted)\n"
+	"  --clock DATE|-400d      a wrong clock: a UTC date (2020-01-01, 2020-01-01T12:00:00Z) or an\n"
+	"                          offset from now (s, m, h, d)\n"
+	"\n"
 	"TARGET: -h HOST -p PORT --cert FILE --key FILE -u USER -P PASS -i CLIENT_ID -k KEEPALIVE\n"
-	"        -V 311|5 --tls-version tlsv1.2|tlsv1.3 --tls-max tlsv1.2 --sni NAME, or mqtts://HOST:PORT\n"
+	"        -V 311|5 --tls-version tlsv1.2|tlsv1.3 --tls-max tlsv1.2 --sni NAME --clock WHEN,\n"
+	"        or mqtts://HOST:PORT\n"
 	"\n"
 	"Note: for this command --insecure means setInsecure() (nothing verified), as on an ESP32;\n"
 	"mosquitto_pub's --insecure (CA checked, name not) is --skip-cn-check here.\n";
@@ -258,6 +270,8 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 	o.watch = c.watch;
 	o.retry = c.retry;
 	o.timeout = c.timeout;
+	o.clock = t.clock;
+	o.clock_at = t.clock_at;
 
 	if (!t.tls)
 		mode = "plain MQTT (no TLS): anyone on the path reads everything";
@@ -271,6 +285,13 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 		mode = "setCACert(): the CA and the host name are checked";
 	printf("# mqttls device: a simulated ESP32 (WiFiClientSecure + PubSubClient)\n# %s:%d, %s\n", t.host, t.port,
 	       mode);
+	if (t.tls && t.clock == TARGET_CLOCK_AT) {
+		char when[32];
+		printf("# the device's clock says %s%s\n", mq_iso8601(t.clock_at, when, sizeof when),
+		       t.clock_at < TARGET_CLOCK_NEVER_SET ? " (never set: no NTP before the first handshake)" : "");
+	} else if (t.tls && t.clock == TARGET_CLOCK_IGNORE) {
+		printf("# certificate dates are not checked (mbedTLS built without MBEDTLS_HAVE_TIME_DATE)\n");
+	}
 
 	c.base = event_base_new();
 	if (!c.base) {

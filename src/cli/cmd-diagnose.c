@@ -97,6 +97,10 @@ static void header(struct dctx *d)
 		printf(", CA %s", t->cafile ? t->cafile : t->capath ? t->capath : "from the system store");
 	if (t->cert)
 		printf(", client certificate %s", t->cert);
+	if (t->tls && t->clock != TARGET_CLOCK_SYSTEM) {
+		char when[32];
+		printf(", device clock %s", target_clock_arg(t->clock, t->clock_at, when, sizeof when));
+	}
 	printf(", MQTT %s\n\n", t->mqtt_version == 5 ? "5" : t->mqtt_version == 31 ? "3.1" : "3.1.1");
 	fflush(stdout);
 }

@@ -608,6 +608,32 @@ static void e_cipher(const struct diag_obs *o, struct rule_out *out)
 
 static const char *const not_ca_ids[] = { "CAFILE_INVALID", "CAFILE_NOT_CA", NULL };
 
+/* The date the chain was checked against: a device's clock given with --clock, or this machine's. */
+static long long check_time(const struct diag_obs *o)
+{
+	return o->t->clock == TARGET_CLOCK_AT ? o->t->clock_at : o->now;
+}
+
+static const char *clock_words(const struct diag_obs *o)
+{
+	return o->t->clock == TARGET_CLOCK_AT ? "the device's clock (--clock)" : "this machine's clock";
+}
+
+/* The certificate of the presented chain nearest the leaf with this error (a CA from the CA file
+ * that fails the same way is not shown by the broker). */
+static const struct cert_info *nearest_with(const struct diag_obs *o, int err, int *depth)
+{
+	const struct probe_result *p = tls_probe(o);
+	int best = -1;
+
+	for (size_t i = 0; p && i < p->rec.n_verrs; i++)
+		if (p->rec.verrs[i].err == err && (size_t)p->rec.verrs[i].depth < o->n_chain &&
+		    (best < 0 || p->rec.verrs[i].depth < best))
+			best = p->rec.verrs[i].depth;
+	*depth = best >= 0 ? best : verr_depth(o, err);
+	return at_depth(o, *depth);
+}
+
 static bool c_expired(const struct diag_obs *o, const struct findings *fs)
 {
 	(void)fs;
@@ -624,8 +650,9 @@ static void e_expired(const struct diag_obs *o, struct rule_out *out)
 	if (c) {
 		mq_str_printf(&out->detail, "\"");
 		put_untrusted(&out->detail, c->subject);
-		mq_str_printf(&out->detail, "\" (depth %d of the chain the broker sends) expired on %s, %lld days ago by this machine's clock (%s).",
-			      d, date(c->not_after, a, sizeof a), (o->now - c->not_after) / DAY, date(o->now, n, sizeof n));
+		mq_str_printf(&out->detail, "\" (depth %d of the chain the broker sends) expired on %s, %lld days ago by %s (%s).",
+			      d, date(c->not_after, a, sizeof a), (check_time(o) - c->not_after) / DAY, clock_words(o),
+			      date(check_time(o), n, sizeof n));
 	} else {
 		mq_str_printf(&out->detail, "A certificate in the broker's chain (depth %d, from your CA file) has expired.", d);
 	}
@@ -652,20 +679,33 @@ static bool c_not_yet(const struct diag_obs *o, const struct findings *fs)
 
 static void e_not_yet(const struct diag_obs *o, struct rule_out *out)
 {
-	int d = verr_depth(o, X509_V_ERR_CERT_NOT_YET_VALID);
-	const struct cert_info *c = at_depth(o, d);
+	int d;
+	const struct cert_info *c = nearest_with(o, X509_V_ERR_CERT_NOT_YET_VALID, &d);
+	bool device = o->t->clock == TARGET_CLOCK_AT;
 	char a[32], n[32];
 
 	mq_str_printf(&out->title, "The broker's certificate is not valid yet");
 	if (c) {
 		mq_str_printf(&out->detail, "\"");
 		put_untrusted(&out->detail, c->subject);
-		mq_str_printf(&out->detail, "\" (depth %d) is valid from %s; this machine's clock says %s. The certificate was issued with a future start date, or this clock is behind.",
-			      d, date(c->not_before, a, sizeof a), date(o->now, n, sizeof n));
+		mq_str_printf(&out->detail, "\" (depth %d) is valid from %s; %s says %s. ", d, date(c->not_before, a, sizeof a),
+			      clock_words(o), date(check_time(o), n, sizeof n));
 	}
-	mq_str_printf(&out->fix, "date -u; timedatectl    # is this clock right?\nIf it is, re-issue the certificate starting now: mqttls certs server broker --dir DIR --force\n"
-		      "On a device, set the clock (NTP: configTime()) before connecting.");
+	if (device && o->t->clock_at < TARGET_CLOCK_NEVER_SET)
+		mq_str_printf(&out->detail, "A device whose clock was never set (no NTP: an ESP32 starts in 1970) finds every certificate not yet valid, however good it is.");
+	else if (device)
+		mq_str_printf(&out->detail, "The device's clock is behind the certificate's start.");
+	else
+		mq_str_printf(&out->detail, "The certificate was issued with a future start date, or this clock is behind.");
+	if (device)
+		mq_str_printf(&out->fix, "Set the device's clock before its first handshake: configTime(0, 0, \"pool.ntp.org\") in the sketch "
+			      "(esp_sntp_init() in ESP-IDF), then wait until time() is past the certificate's start.\n"
+			      "The certificate itself needs nothing.");
+	else
+		mq_str_printf(&out->fix, "date -u; timedatectl    # is this clock right?\nIf it is, re-issue the certificate starting now: mqttls certs server broker --dir DIR --force\n"
+			      "On a device, set the clock (NTP: configTime()) before connecting.");
 	seen_device_rejects(&out->seen, 0x200, "Error: A TLS error occurred.");
+	mq_str_printf(&out->seen, "\nNote: an ESP32 whose mbedTLS was built without CONFIG_MBEDTLS_HAVE_TIME_DATE (ESP-IDF's default, and Arduino-ESP32's libraries) checks no dates at all and connects anyway.");
 }
 
 static bool c_self_signed(const struct diag_obs *o, const struct findings *fs)

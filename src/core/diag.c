@@ -1217,6 +1217,8 @@ struct diag_session *diag_session_new(struct event_base *base, const struct targ
 	s->r->host = strdup(t->host);
 	s->r->port = t->port;
 	s->r->tls_target = t->tls;
+	if (t->clock != TARGET_CLOCK_SYSTEM)
+		target_clock_arg(t->clock, t->clock_at, s->r->clock, sizeof s->r->clock);
 	s->r->broker_conf = o && o->broker_conf ? strdup(o->broker_conf) : NULL;
 	s->r->broker_log = o && o->broker_log ? strdup(o->broker_log) : NULL;
 	for (int i = 0; i < DIAG_STAGES; i++)
@@ -1418,6 +1420,8 @@ cJSON *diag_result_to_json(const struct diag_result *r)
 	cJSON_AddNumberToObject(tg, "port", r->port);
 	cJSON_AddItemToObject(tg, "address", str_or_null(r->address));
 	cJSON_AddBoolToObject(tg, "tls", r->tls_target);
+	if (r->clock[0])
+		cJSON_AddStringToObject(tg, "clock", r->clock);
 	cJSON_AddItemToObject(o, "target", tg);
 	cJSON_AddBoolToObject(o, "ok", r->ok);
 	for (int i = 0; i < DIAG_STAGES; i++) {

@@ -70,7 +70,8 @@ struct devrun {
 	/* the device's side */
 	bool connected, tls_failed;
 	int published, rc;
-	char reason[300], verified[160], mbed[200], alert[64];
+	const char *finding;            /* the finding the device's verify result means, or NULL */
+	char reason[300], verified[160], mbed[300], alert[64];
 	/* the rogue's side */
 	bool accepted, rejected, captured;
 	char rogue_alert[64], user[128], pass[128];
@@ -126,7 +127,13 @@ static void on_device(const struct device_event *ev, void *arg)
 			snprintf(r->mbed, sizeof r->mbed, "an ESP32 would log %s", ev->mbedtls_text);
 		else if (ev->mbedtls_code)
 			snprintf(r->mbed, sizeof r->mbed, "an ESP32 would log -0x%04X", (unsigned)-ev->mbedtls_code);
+		if (ev->verify_flags) {
+			size_t n = strlen(r->mbed);
+			snprintf(r->mbed + n, sizeof r->mbed - n, ", verify flags 0x%02x (%s)", ev->verify_flags,
+				 ev->flags_text ? ev->flags_text : "");
+		}
 		snprintf(r->alert, sizeof r->alert, "%s", ev->alert ? ev->alert : "");
+		r->finding = ev->finding;
 		/* A failure with an mbedTLS code or verify flags happened in the handshake, not before. */
 		r->tls_failed = ev->mbedtls_code || ev->verify_flags || ev->alert;
 		break;
@@ -252,6 +259,10 @@ static char *device_command(const struct devrun *r, enum labverify verify, const
 		mq_str_printf(&s, " --pin %s", r->o.pin);
 	if (r->o.cert)
 		mq_str_printf(&s, " --cert %s --key %s", r->o.cert, r->o.key);
+	if (r->o.tls && r->o.clock != TARGET_CLOCK_SYSTEM) {
+		char when[32];
+		mq_str_printf(&s, " --clock %s", target_clock_arg(r->o.clock, r->o.clock_at, when, sizeof when));
+	}
 	if (r->o.username)
 		mq_str_printf(&s, " -u %s -P %s", r->o.username, r->o.password ? r->o.password : "''");
 	return mq_str_take(&s);
@@ -294,6 +305,8 @@ static int load_device(struct probe_env *e, struct labdevice *dv, struct mq_err 
 			dv->password = dup_or_null(t.pass);
 			dv->client_id = dup_or_null(t.client_id);
 			dv->topic = dup_or_null(t.topic);
+			dv->clock = t.clock;
+			dv->clock_at = t.clock_at;
 		}
 		target_free(&t);
 		return rc;
@@ -433,6 +446,7 @@ static void observe_device(struct probe_env *e, struct devrun *r, enum labverify
 		it->detail = fmt("%s; %d message%s published", r->o.tls ? r->verified : "plain MQTT, no TLS at all",
 				 r->published, r->published == 1 ? "" : "s");
 	} else {
+		it->finding = r->finding;
 		it->title = strdup("the device could not connect to the lab's broker");
 		it->detail = fmt("rc=%d %s%s%s%s%s", r->rc, r->reason, r->mbed[0] ? "; " : "", r->mbed,
 				 r->alert[0] ? "; alert " : "", r->alert);
@@ -489,7 +503,7 @@ static int run_device(struct probe_env *e, struct mq_err *err)
 		.pin = dv.pin, .client_id = dv.client_id ? dv.client_id : client_id,
 		.username = dv.user, .password = dv.password, .mqtt_version = 4, .keepalive = 15,
 		.topic = dv.topic ? dv.topic : topic, .message = "lab check", .count = 1, .interval = 0.2,
-		.qos = 1, .timeout = DEVICE_TIMEOUT,
+		.qos = 1, .timeout = DEVICE_TIMEOUT, .clock = dv.clock, .clock_at = dv.clock_at,
 	};
 	if (dv.cafile && labctx_path(e->c, dv.cafile, cafile, sizeof cafile))
 		r.o.cafile = cafile;

@@ -947,6 +947,7 @@ static const struct word insecures[] = {
 	{ "setinsecure", LABSKETCH_SETINSECURE },
 	{ "skip-cn", LABSKETCH_SKIP_CN },
 	{ "plaintext", LABSKETCH_PLAINTEXT },
+	{ "no-clock", LABSKETCH_NO_CLOCK },
 };
 
 static int sketch_custom(struct ctx *c, void *target, const struct labdef_kv *kv)
@@ -957,7 +958,7 @@ static int sketch_custom(struct ctx *c, void *target, const struct labdef_kv *kv
 	if (strcmp(kv->key, "insecure"))
 		return 0;
 	if ((v = word_value(insecures, MQ_ARRAY_LEN(insecures), kv->value)) < 0)
-		return bad(c, kv->line, "insecure: none, setinsecure, skip-cn or plaintext, not '%s'", kv->value);
+		return bad(c, kv->line, "insecure: none, setinsecure, skip-cn, plaintext or no-clock, not '%s'", kv->value);
 	k->insecure = (enum labsketch_insecure)v;
 	return 1;
 }
@@ -1231,6 +1232,13 @@ static int device_custom(struct ctx *c, void *target, const struct labdef_kv *kv
 		if (!*kv->value || *end || v < 1 || v > 65535)
 			return bad(c, kv->line, "port: 1 to 65535, not '%s'", kv->value);
 		dv->port = (int)v;
+		return 1;
+	}
+	if (!strcmp(kv->key, "clock")) {
+		struct mq_err e = { 0 };
+		if (target_parse_clock(kv->value, &dv->clock, &dv->clock_at, &e) < 0)
+			return bad(c, kv->line, "clock: ntp (set over NTP before connecting), unset (never set: 1970), "
+				   "ignore (dates not checked) or a UTC date, not '%s'", kv->value);
 		return 1;
 	}
 	return 0;

@@ -108,6 +108,9 @@ static const char *insecure_words(enum labsketch_insecure v)
 	case LABSKETCH_PLAINTEXT:
 		return "plain MQTT on the plaintext port: user name, password and every message cross the network "
 		       "in clear";
+	case LABSKETCH_NO_CLOCK:
+		return "set_clock() is never called, so the device believes it is 1970 and finds every certificate "
+		       "not yet valid (when its mbedTLS checks dates: CONFIG_MBEDTLS_HAVE_TIME_DATE)";
 	case LABSKETCH_NONE:
 		break;
 	}
@@ -211,8 +214,10 @@ static void arduino(struct mq_str *o, const struct sketch *s)
 		      "  Serial.println(WiFi.localIP());\n"
 		      "}\n"
 		      "\n"
-		      "/* Certificates are valid from one date to another: a device that still thinks it is 1970\n"
-		      " * finds every certificate \"not yet valid\". Set the clock before the first handshake. */\n"
+		      "/* Certificates are valid from one date to another. An mbedTLS that checks dates\n"
+		      " * (CONFIG_MBEDTLS_HAVE_TIME_DATE) on a device that still thinks it is 1970 finds every\n"
+		      " * certificate \"not yet valid\"; one that does not (Arduino-ESP32's libraries, ESP-IDF's\n"
+		      " * default) accepts expired ones too. Set the clock before the first handshake. */\n"
 		      "void set_clock() {\n"
 		      "  configTime(0, 0, \"pool.ntp.org\", \"time.nist.gov\");\n"
 		      "  Serial.print(\"Waiting for the time\");\n"
@@ -262,8 +267,12 @@ static void arduino(struct mq_str *o, const struct sketch *s)
 		      "\n"
 		      "void setup() {\n"
 		      "  Serial.begin(115200);\n"
-		      "  connect_wifi();\n"
-		      "  set_clock();\n"
+		      "  connect_wifi();\n");
+	if (ins == LABSKETCH_NO_CLOCK)
+		mq_str_printf(o, "#if !LAB_INSECURE\n  set_clock();\n#endif\n");
+	else
+		mq_str_printf(o, "  set_clock();\n");
+	mq_str_printf(o,
 		      "  setup_tls();\n"
 		      "  mqtt.setServer(mqtt_host, mqtt_port);\n"
 		      "}\n"
@@ -342,7 +351,9 @@ static void esp_idf(struct mq_str *o, const struct sketch *s)
 		      "  ESP_ERROR_CHECK(esp_wifi_start());\n"
 		      "}\n"
 		      "\n"
-		      "/* A device whose clock still says 1970 finds every certificate \"not yet valid\". */\n"
+		      "/* With CONFIG_MBEDTLS_HAVE_TIME_DATE=y in sdkconfig (off by default: then no date is\n"
+		      " * checked at all, and an expired certificate passes), a device whose clock still says\n"
+		      " * 1970 finds every certificate \"not yet valid\". Set the clock first. */\n"
 		      "static void set_clock(void)\n"
 		      "{\n"
 		      "  esp_sntp_setoperatingmode(ESP_SNTP_OPMODE_POLL);\n"
@@ -379,8 +390,13 @@ static void esp_idf(struct mq_str *o, const struct sketch *s)
 		      "{\n"
 		      "  ESP_ERROR_CHECK(nvs_flash_init());\n"
 		      "  wifi_start();\n"
-		      "  vTaskDelay(pdMS_TO_TICKS(5000));\n"
-		      "  set_clock();\n"
+		      "  vTaskDelay(pdMS_TO_TICKS(5000));\n");
+	if (ins == LABSKETCH_NO_CLOCK)
+		mq_str_printf(o, "#if LAB_INSECURE\n  (void)set_clock;   /* the clock stays in 1970 */\n#else\n"
+				 "  set_clock();\n#endif\n");
+	else
+		mq_str_printf(o, "  set_clock();\n");
+	mq_str_printf(o,
 		      "\n"
 		      "  char uri[128];\n");
 	if (ins == LABSKETCH_PLAINTEXT)

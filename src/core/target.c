@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -30,6 +31,8 @@ const char target_usage[] =
 	"  --tls-max V        the highest version offered (tlsv1.2 is an ESP32 on mbedTLS 2.x)\n"
 	"  --ciphers LIST     TLS 1.2 cipher list, in OpenSSL syntax\n"
 	"  --sni NAME         server name to send (default: the host, unless it is an address)\n"
+	"  --clock WHEN       the device's clock for the certificate dates: unset (1970, an ESP32\n"
+	"                     without NTP), ignore (dates not checked), a UTC date, -400d, or ntp\n"
 	"  mqtts://[USER[:PASS]@]HOST[:PORT][/TOPIC]   or mqtt://... for plain MQTT\n";
 
 void target_init(struct target *t)
@@ -81,6 +84,92 @@ void target_dup(struct target *dst, const struct target *src)
 	/* Every string field now points into src: give dst its own copies. */
 	for (size_t i = 0; i < MQ_ARRAY_LEN(strs); i++)
 		*strs[i] = dup_or_null(*strs[i]);
+}
+
+/* YYYY-MM-DD, optionally followed by THH:MM:SS and an optional Z: UTC. */
+static int parse_date(const char *s, long long *out)
+{
+	struct tm tm = { 0 }, back;
+	int n = 0, len = (int)strlen(s);
+	time_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
+		return -1;
+	if (n < len) {
+		int m = 0;
+		if ((s[n] != 'T' && s[n] != ' ') ||
+		    sscanf(s + n + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3 || m != 8)
+			return -1;
+		n += 1 + m;
+		if (s[n] == 'Z')
+			n++;
+		if (n != len)
+			return -1;
+	}
+	if (tm.tm_year < 1970 || tm.tm_year > 9999)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	back = tm;
+	t = timegm(&tm);
+	/* timegm normalises 2026-02-30 into March: such a date was not a date. */
+	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon || tm.tm_hour != back.tm_hour ||
+	    tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
+		return -1;
+	*out = (long long)t;
+	return 0;
+}
+
+int target_parse_clock(const char *s, enum target_clock *mode, long long *at, struct mq_err *err)
+{
+	static const struct { char unit; long long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+
+	*at = 0;
+	if (!strcmp(s, "ntp") || !strcmp(s, "system")) {
+		*mode = TARGET_CLOCK_SYSTEM;
+		return 0;
+	}
+	if (!strcmp(s, "ignore")) {
+		*mode = TARGET_CLOCK_IGNORE;
+		return 0;
+	}
+	*mode = TARGET_CLOCK_AT;
+	if (!strcmp(s, "unset"))
+		return 0;
+	if (parse_date(s, at) == 0)
+		return 0;
+	if ((s[0] == '+' || s[0] == '-') && isdigit((unsigned char)s[1])) {
+		char *end;
+		long long v = strtoll(s + 1, &end, 10);
+		for (size_t i = 0; i < MQ_ARRAY_LEN(units) && end[0] && !end[1]; i++) {
+			/* A hundred years either way is more than any device's clock is off. */
+			if (end[0] != units[i].unit || v > 100LL * 366 * 86400 / units[i].seconds)
+				continue;
+			*at = (long long)time(NULL) + (s[0] == '-' ? -v : v) * units[i].seconds;
+			if (*at < 0)
+				*at = 0;
+			return 0;
+		}
+	}
+	mq_errf(err, "invalid --clock '%s': expected unset (1970, a device without NTP), ignore (dates not checked), "
+		"ntp (this machine's clock), a UTC date such as 2020-01-01 or 2020-01-01T12:00:00Z, or an offset "
+		"such as -400d or +2h", s);
+	return -1;
+}
+
+const char *target_clock_arg(enum target_clock mode, long long at, char *buf, size_t size)
+{
+	if (mode == TARGET_CLOCK_SYSTEM)
+		snprintf(buf, size, "ntp");
+	else if (mode == TARGET_CLOCK_IGNORE)
+		snprintf(buf, size, "ignore");
+	else if (at == 0)
+		snprintf(buf, size, "unset");
+	else
+		mq_iso8601(at, buf, size);
+	return buf;
 }
 
 static void set_str(char **dst, const char *v)
@@ -315,6 +404,13 @@ int target_parse_arg(struct target *t, int argc, char **argv, int i, struct mq_e
 		t->verify = TARGET_VERIFY_NONE;
 		t->tls_opts_given = true;
 		return 1;
+	}
+	if (!strcmp(a, "--clock")) {
+		NEED_VALUE();
+		if (target_parse_clock(v, &t->clock, &t->clock_at, err) < 0)
+			return -1;
+		t->tls_opts_given = true;
+		return 2;
 	}
 	if (!strcmp(a, "--tls-use-os-certs")) {
 		set_str(&t->capath, "/etc/ssl/certs");

@@ -242,6 +242,11 @@ SSL_CTX *tlsctx_new(const struct target *t, const struct tlsctx_creds *creds, en
 				ERR_clear_error();
 			}
 		}
+		/* A device's clock (--clock) changes what the dates mean to it, nothing else. */
+		if (t->clock == TARGET_CLOCK_AT)
+			X509_VERIFY_PARAM_set_time(param, (time_t)t->clock_at);
+		else if (t->clock == TARGET_CLOCK_IGNORE)
+			X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
 		if (mode == TLSCTX_CLIENT && t->verify == TARGET_VERIFY_NONE)
 			SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 		else

@@ -30,24 +30,30 @@
 #define MBED_SSL_INVALID_RECORD       (-0x7200)
 #define MBED_SSL_TIMEOUT              (-0x6800)
 
-/* OpenSSL's verify result -> the mbedTLS verify flag an ESP32 sets for the same problem. */
+/* OpenSSL's verify result -> the mbedTLS verify flag an ESP32 sets for the same problem, and the
+ * finding it is when nothing else can be the cause (an unknown issuer may be a wrong CA or a missing
+ * intermediate: only a diagnosis tells them apart). */
+#define NOT_SIGNED "The certificate is not correctly signed by the trusted CA"
+#define CN_MISMATCH "The certificate Common Name (CN) does not match with the expected CN"
 static const struct {
 	int x509;
 	unsigned flag;
 	const char *text;   /* mbedTLS's own description of the flag */
+	const char *finding;
 } verify_map[] = {
-	{ X509_V_ERR_CERT_HAS_EXPIRED, 0x01, "The certificate validity has expired" },
-	{ X509_V_ERR_HOSTNAME_MISMATCH, 0x04, "The certificate Common Name (CN) does not match with the expected CN" },
-	{ X509_V_ERR_IP_ADDRESS_MISMATCH, 0x04, "The certificate Common Name (CN) does not match with the expected CN" },
-	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_CERT_SIGNATURE_FAILURE, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_CERT_UNTRUSTED, 0x08, "The certificate is not correctly signed by the trusted CA" },
-	{ X509_V_ERR_CERT_NOT_YET_VALID, 0x200, "The certificate validity starts in the future" },
-	{ X509_V_ERR_INVALID_PURPOSE, 0x1000, "Usage does not match the extendedKeyUsage extension" },
+	{ X509_V_ERR_CERT_HAS_EXPIRED, 0x01, "The certificate validity has expired", "CERT_EXPIRED" },
+	{ X509_V_ERR_HOSTNAME_MISMATCH, 0x04, CN_MISMATCH, "HOSTNAME_MISMATCH" },
+	{ X509_V_ERR_IP_ADDRESS_MISMATCH, 0x04, CN_MISMATCH, "IP_NOT_IN_SAN" },
+	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, 0x08, NOT_SIGNED, "SELF_SIGNED_SERVER" },
+	{ X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_CERT_SIGNATURE_FAILURE, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_CERT_UNTRUSTED, 0x08, NOT_SIGNED, NULL },
+	{ X509_V_ERR_CERT_NOT_YET_VALID, 0x200, "The certificate validity starts in the future", "CERT_NOT_YET_VALID" },
+	{ X509_V_ERR_INVALID_PURPOSE, 0x1000, "Usage does not match the extendedKeyUsage extension",
+	  "SERVER_CERT_WRONG_PURPOSE" },
 };
 
 struct device {
@@ -68,6 +74,7 @@ struct device {
 	int published, acked, sent;     /* sent: PUBLISH packets written in this session */
 	uint16_t next_id;
 	bool stopping, sent_since_ping, connected_once;
+	const char *finding;            /* what the verify result of the failing attempt means */
 	char verified[200];
 };
 
@@ -150,6 +157,11 @@ static SSL_CTX *make_ctx(struct device *d, struct mq_err *err)
 		mq_errf_ssl(err, "cannot load the CA file %s", d->o.cafile);
 		goto fail;
 	}
+	/* The device's clock is what its mbedTLS compares the dates with. */
+	if (d->o.clock == TARGET_CLOCK_AT)
+		X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), (time_t)d->o.clock_at);
+	else if (d->o.clock == TARGET_CLOCK_IGNORE)
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
 	if (d->o.verify == DEVICE_VERIFY_NONE || (d->has_pin && !d->o.cafile))
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_all_cb);
 	else
@@ -438,7 +450,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 }
 
 static const char *tls_failure(struct device *d, int *mbed, unsigned *flags, const char **flags_text,
-			       const char **alert, char *buf, size_t size)
+			       const char **finding, const char **alert, char *buf, size_t size)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(d->bev);
 	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
@@ -452,8 +464,16 @@ static const char *tls_failure(struct device *d, int *mbed, unsigned *flags, con
 			if (verify_map[i].x509 == vr) {
 				*flags = verify_map[i].flag;
 				*flags_text = verify_map[i].text;
+				*finding = verify_map[i].finding;
 			}
 		snprintf(buf, size, "the broker's certificate did not verify: %s", X509_verify_cert_error_string(vr));
+		if (d->o.clock == TARGET_CLOCK_AT &&
+		    (vr == X509_V_ERR_CERT_NOT_YET_VALID || vr == X509_V_ERR_CERT_HAS_EXPIRED)) {
+			char when[32];
+			size_t n = strlen(buf);
+			snprintf(buf + n, size - n, " (by the device's clock, %s%s)", mq_iso8601(d->o.clock_at, when, sizeof when),
+				 d->o.clock_at < TARGET_CLOCK_NEVER_SET ? ": never set, no NTP" : "");
+		}
 		return buf;
 	}
 	if (e && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET && ERR_GET_REASON(e) < SSL_AD_REASON_OFFSET + 256) {
@@ -530,6 +550,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 				snprintf(d->verified, sizeof d->verified, "CA verified, host name NOT checked");
 			else
 				snprintf(d->verified, sizeof d->verified, "CA verified, host name %s matched", d->host);
+			if (d->o.clock == TARGET_CLOCK_IGNORE && d->o.verify != DEVICE_VERIFY_NONE) {
+				size_t n = strlen(d->verified);
+				snprintf(d->verified + n, sizeof d->verified - n, "; dates NOT checked");
+			}
 			ev.tls_version = SSL_get_version(ssl);
 			ev.cipher = SSL_get_cipher_name(ssl);
 			ev.verified = d->verified;
@@ -550,13 +574,14 @@ mqtt:
 	if (d->state == D_CONNECTING) {
 		int mbed = 0;
 		unsigned flags = 0;
-		const char *flags_text = NULL, *alert = NULL;
+		const char *flags_text = NULL, *alert = NULL, *finding = NULL;
 		if (what & BEV_EVENT_TIMEOUT) {
 			fail(d, DEVICE_RC_CONNECT_FAILED, "no TLS connection within the timeout", MBED_SSL_TIMEOUT, 0,
 			     NULL, NULL);
 			return;
 		}
-		tls_failure(d, &mbed, &flags, &flags_text, &alert, buf, sizeof buf);
+		tls_failure(d, &mbed, &flags, &flags_text, &finding, &alert, buf, sizeof buf);
+		d->finding = finding;
 		fail(d, DEVICE_RC_CONNECT_FAILED, buf, mbed, flags, flags_text, alert);
 		return;
 	}
@@ -610,7 +635,9 @@ static void fail(struct device *d, int rc, const char *reason, int mbed, unsigne
 	ev.mbedtls_text = mbed ? explain_mbedtls_format(mbed, mtext, sizeof mtext) : NULL;
 	ev.verify_flags = flags;
 	ev.flags_text = flags_text;
+	ev.finding = d->finding;
 	ev.alert = alert;
+	d->finding = NULL;
 	emit(d, &ev);
 	if (d->o.retry > 0 && !d->stopping)
 		schedule(d, d->o.retry);

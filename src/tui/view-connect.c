@@ -301,6 +301,11 @@ static void form_from_target(struct vconn *v, const struct target *tg)
 		mq_str_printf(&other, "%s-q %d", other.len ? " " : "", tg->qos);
 	if (tg->keepalive != 60)
 		mq_str_printf(&other, "%s-k %d", other.len ? " " : "", tg->keepalive);
+	if (tg->clock != TARGET_CLOCK_SYSTEM) {
+		char when[32];
+		mq_str_printf(&other, "%s--clock %s", other.len ? " " : "",
+			      target_clock_arg(tg->clock, tg->clock_at, when, sizeof when));
+	}
 	set_text(v, F_OTHER, other.s);
 	mq_str_free(&other);
 }

@@ -126,6 +126,34 @@ out=$("${D[@]}" -h localhost -p "$bp" --cafile "$ca" --count 0 --interval 0.1 --
 t_is "--count 0 --duration publishes until the time is up: exit 0" "$?" "0"
 t_like "... several messages" "$(echo "$out" | grep -c 'Publish message')" '^[3-8]$'
 
+# The device's clock (--clock): what the certificate dates mean to it.
+out=$("${D[@]}" -h localhost -p "$bp" --cafile "$ca" --clock unset 2>&1)
+t_is "a clock never set (1970) refuses a valid certificate: exit 1" "$?" "1"
+t_like "... says the clock was never set" "$out" "# the device's clock says 1970-01-01T00:00:00Z \(never set"
+t_like "... with mbedTLS's error as an ESP32 logs it" "$out" 'start_ssl_client: -0x2700 \(-9984\)'
+t_like "... BADCERT_FUTURE in the verify flags" "$out" 'verify flags 0x200: The certificate validity starts in the future'
+t_like "... and rc=-2" "$out" '^failed, rc=-2$'
+"$MQTTLS" certs broken expired --dir "$pki" >/dev/null 2>&1 && t_pki_perms "$pki"
+ep=$(t_free_port)
+t_broker expired "$ep" "listener $ep 127.0.0.1
+cafile $pki/ca.crt
+certfile $pki/broken-expired-fullchain.crt
+keyfile $pki/broken-expired.key
+allow_anonymous true" || exit 1
+out=$("${D[@]}" -h localhost -p "$ep" --cafile "$ca" 2>&1)
+t_is "a set clock refuses an expired certificate: exit 1" "$?" "1"
+t_like "... with the EXPIRED flag" "$out" 'verify flags 0x01: The certificate validity has expired'
+out=$("${D[@]}" -h localhost -p "$ep" --cafile "$ca" --clock ignore 2>&1)
+t_is "--clock ignore (no MBEDTLS_HAVE_TIME_DATE) accepts the expired certificate: exit 0" "$?" "0"
+t_like "... and says the dates were not checked" "$out" 'CA verified, host name localhost matched; dates NOT checked'
+# The lab CA was made minutes ago: to a clock 200 days behind, it is the CA that is not yet valid.
+out=$("${D[@]}" -h localhost -p "$ep" --cafile "$ca" --clock -200d 2>&1)
+t_like "a clock 200 days behind judges the chain by its own date (FUTURE, not EXPIRED)" "$out" 'verify flags 0x200'
+out=$("${D[@]}" -h localhost -p "$bp" --cafile "$ca" --clock +3000d 2>&1)
+t_like "a clock years ahead finds the good one expired" "$out" 'verify flags 0x01.*
+# the broker.s certificate did not verify: certificate has expired \(by the device.s clock, 20'
+t_exit "a --clock that is no date is a usage error" 2 "${D[@]}" -h localhost -p "$bp" --cafile "$ca" --clock yesterday
+
 t_exit "no verification option is a usage error" 2 "${D[@]}" -h localhost -p "$bp"
 t_exit "--verify without --cafile is a usage error" 2 "${D[@]}" -h localhost -p "$bp" --verify
 t_exit "--skip-cn-check without --cafile is a usage error" 2 "${D[@]}" -h localhost -p "$bp" --skip-cn-check

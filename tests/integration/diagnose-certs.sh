@@ -34,6 +34,21 @@ dg_stage expired verify failed
 dg_stage expired mqtt_connect skipped
 t_like "expired: the evidence gives the date" "$(t_json "$T_TMP/expired.json" 'j["findings"][0]["detail"]')" 'expired on [0-9]{4}-'
 dg_root not-yet CERT_NOT_YET_VALID 1 -h localhost -p "${port[not-yet-valid]}" --cafile "$ca"
+# --clock: what a device with a wrong clock sees, and the fix that is the device's, not the broker's.
+dg_root clock-unset CERT_NOT_YET_VALID 1 -h localhost -p "${port[good]}" --cafile "$ca" --clock unset
+t_is "clock-unset: the target records the device's clock" "$(t_json "$T_TMP/clock-unset.json" 'j["target"]["clock"]')" unset
+f=$(t_json "$T_TMP/clock-unset.json" 'j["findings"][0]["detail"] + "|" + j["findings"][0]["fix"]')
+t_like "clock-unset: the evidence names the leaf and the device's date" "$f" '"CN=localhost,OU=broker,O=mqttls lab" \(depth 0\) is valid from .*the device.s clock \(--clock\) says 1970-01-01T00:00:00Z'
+t_like "clock-unset: the fix is NTP on the device" "$f" 'configTime\(0, 0, "pool\.ntp\.org"\)'
+t_unlike "clock-unset: ... not a new certificate" "$f" 'mqttls certs server'
+seen=$(t_json "$T_TMP/clock-unset.json" 'j["findings"][0]["seen"]')
+t_like "clock-unset: the ESP32 line has BADCERT_FUTURE" "$seen" 'verify flags 0x200;'
+t_like "clock-unset: ... and says date checks may be off on the device" "$seen" 'built without CONFIG_MBEDTLS_HAVE_TIME_DATE'
+dg_root clock-ahead CERT_EXPIRED 1 -h localhost -p "${port[good]}" --cafile "$ca" --clock +3000d
+t_like "clock-ahead: the evidence counts by the device's clock" "$(t_json "$T_TMP/clock-ahead.json" 'j["findings"][0]["detail"]')" "by the device.s clock \(--clock\)"
+dg_ok clock-ignore -h localhost -p "${port[expired]}" --cafile "$ca" --clock ignore
+t_like "human: the header names the device's clock" "$("$MQTTLS" diagnose -h localhost -p "${port[good]}" --cafile "$ca" --clock 2001-01-01 2>&1 | head -1)" 'device clock 2001-01-01T00:00:00Z'
+t_exit "--clock that is no date: usage error" 2 "$MQTTLS" diagnose -h localhost -p "${port[good]}" --cafile "$ca" --clock soon
 dg_root wrong-eku SERVER_CERT_WRONG_PURPOSE 1 -h localhost -p "${port[wrong-eku]}" --cafile "$ca"
 dg_root other-ca WRONG_CA 1 -h localhost -p "${port[other-ca]}" --cafile "$ca"
 t_like "other-ca: the fix names the CA that issued it" "$(t_json "$T_TMP/other-ca.json" 'j["findings"][0]["fix"]')" 'broken-other-ca-ca\.crt'

@@ -315,6 +315,30 @@ static void device_settings(void **state)
 	assert_non_null(strstr(err.msg, "control characters"));
 }
 
+static void device_clock(void **state)
+{
+	struct labdevice dv;
+	struct mq_err err = { 0 };
+	const char *unset = "host h\nport 1\nclock unset\n", *date = "host h\nport 1\nclock 2020-02-29T12:00:00Z\n";
+	const char *bad = "host h\nport 1\nclock yesterday\n", *plain = "host h\nport 1\n";
+	(void)state;
+
+	/* Without a clock line the device set its clock (NTP): this machine's clock. */
+	assert_int_equal(labdef_device_parse(&dv, "d.conf", plain, strlen(plain), &err), 0);
+	assert_int_equal(dv.clock, TARGET_CLOCK_SYSTEM);
+	labdevice_free(&dv);
+	assert_int_equal(labdef_device_parse(&dv, "d.conf", unset, strlen(unset), &err), 0);
+	assert_int_equal(dv.clock, TARGET_CLOCK_AT);
+	assert_true(dv.clock_at == 0);
+	labdevice_free(&dv);
+	assert_int_equal(labdef_device_parse(&dv, "d.conf", date, strlen(date), &err), 0);
+	assert_int_equal(dv.clock, TARGET_CLOCK_AT);
+	assert_true(dv.clock_at == 1582977600LL);
+	labdevice_free(&dv);
+	assert_int_equal(labdef_device_parse(&dv, "d.conf", bad, strlen(bad), &err), -1);
+	assert_non_null(strstr(err.msg, "d.conf:3: clock: ntp"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +352,7 @@ int main(void)
 		cmocka_unit_test(expand),
 		cmocka_unit_test(every_shipped_lab_parses),
 		cmocka_unit_test(device_settings),
+		cmocka_unit_test(device_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

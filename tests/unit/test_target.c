@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <openssl/ssl.h>
@@ -201,6 +202,59 @@ static void dup_is_deep(void **state)
 	target_free(&b);
 }
 
+static void clock_option(void **state)
+{
+	struct target t;
+	struct mq_err err;
+	enum target_clock mode;
+	long long at, now = (long long)time(NULL);
+	char buf[32];
+	(void)state;
+
+	assert_int_equal(parse(&t, "-h x --cafile ca.crt", &err), 0);
+	assert_int_equal(t.clock, TARGET_CLOCK_SYSTEM);
+	target_free(&t);
+	assert_int_equal(parse(&t, "-h x --cafile ca.crt --clock unset", &err), 0);
+	assert_int_equal(t.clock, TARGET_CLOCK_AT);
+	assert_true(t.clock_at == 0);
+	assert_string_equal(target_clock_arg(t.clock, t.clock_at, buf, sizeof buf), "unset");
+	target_free(&t);
+	assert_int_equal(parse(&t, "--clock ignore", &err), 0);
+	assert_int_equal(t.clock, TARGET_CLOCK_IGNORE);
+	assert_string_equal(target_clock_arg(t.clock, t.clock_at, buf, sizeof buf), "ignore");
+	target_free(&t);
+
+	assert_int_equal(target_parse_clock("2024-02-29", &mode, &at, &err), 0);
+	assert_true(at == 1709164800LL);
+	assert_int_equal(target_parse_clock("2024-02-29T23:59:59Z", &mode, &at, &err), 0);
+	assert_true(at == 1709164800LL + 86399);
+	assert_string_equal(target_clock_arg(mode, at, buf, sizeof buf), "2024-02-29T23:59:59Z");
+	assert_int_equal(target_parse_clock("2024-02-29 00:00:01", &mode, &at, &err), 0);
+	assert_true(at == 1709164801LL);
+	assert_int_equal(target_parse_clock("-400d", &mode, &at, &err), 0);
+	assert_true(at <= now - 400LL * 86400 && at > now - 400LL * 86400 - 60);
+	assert_int_equal(target_parse_clock("+2h", &mode, &at, &err), 0);
+	assert_true(at >= now + 7200 && at < now + 7260);
+	assert_int_equal(target_parse_clock("ntp", &mode, &at, &err), 0);
+	assert_int_equal(mode, TARGET_CLOCK_SYSTEM);
+
+	/* Not dates: a day that does not exist, a year before 1970, junk after, no unit, too far. */
+	const char *const bad[] = { "2023-02-29", "1969-12-31", "2024-01-01X", "2024-1-1", "-400", "+5w",
+				    "-999999999d", "", "2024-01-01T25:00:00Z" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		mq_err_clear(&err);
+		assert_int_equal(target_parse_clock(bad[i], &mode, &at, &err), -1);
+		assert_non_null(strstr(err.msg, "invalid --clock"));
+	}
+	/* On the command line: a usage error naming the option; and mqtt:// has no certificate. */
+	assert_int_equal(parse(&t, "--clock", &err), -1);
+	assert_non_null(strstr(err.msg, "--clock needs a value"));
+	target_free(&t);
+	assert_int_equal(parse(&t, "mqtt://h --clock unset", &err), -1);
+	assert_non_null(strstr(err.msg, "TLS options"));
+	target_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +268,7 @@ int main(void)
 		cmocka_unit_test(line_continuations),
 		cmocka_unit_test(dup_is_deep),
 		cmocka_unit_test(pasted_8883_without_tls_is_tls),
+		cmocka_unit_test(clock_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
