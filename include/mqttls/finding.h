@@ -70,10 +70,15 @@ void findings_sort(struct findings *fs);
 cJSON *findings_to_json(const struct findings *fs);
 
 /*
- * Human rendering shared by diagnose, inspect and lint-conf: each finding as
- * "✗ ID  title" then indented detail / fix / seen. color adds ANSI colours; utf8 picks marks.
+ * Human rendering (lint-conf's): each finding as "✗ ID  title" then indented detail / fix / seen,
+ * each verbatim. color adds ANSI colours; utf8 picks marks. diagnose and inspect wrap the
+ * evidence to the terminal instead (src/cli/report.c) and share finding_print_lines.
  */
 void findings_print(FILE *out, const struct findings *fs, bool color, bool utf8);
+
+/* One labelled part of a finding as text: "    LABEL", then every line of text indented by six
+ * spaces as it is (commands stay copyable). Nothing for empty text. */
+void finding_print_lines(FILE *out, const char *label, const char *text, bool color);
 
 void findings_free(struct findings *fs);
 

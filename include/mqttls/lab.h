@@ -34,6 +34,7 @@
 
 #include "attrib.h"
 #include "err.h"
+#include "target.h"
 
 /* The lab every face falls back to: the TUI with no target, "make run". */
 #define LAB_BUILTIN "basic"
@@ -115,6 +116,9 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
  * to with info->host, info->port and info->cafile. -1 when its broker does not run.
  */
 int lab_builtin(struct lab_info *info, struct mq_err *err) MQ_WUR;
+
+/* Point t at a lab's broker: its host and port over TLS, its CA (whatever t held there is freed). */
+void lab_target(const struct lab_info *info, struct target *t) MQ_NONNULL(1, 2);
 
 /*
  * Stop the lab: its broker (only when the recorded PID is still a mosquitto) and whatever runs

@@ -7,6 +7,7 @@
 #define MQTTLS_UTIL_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -25,6 +26,9 @@ int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct m
  */
 int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, mode_t *type,
 			 struct mq_err *err) MQ_WUR;
+
+/* The same, but a file larger than cap is not refused: its last cap bytes are read (a log). */
+int mq_read_regular_tail(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err) MQ_WUR;
 
 /*
  * Write a file with the given mode. Without force an existing file is never touched
@@ -75,6 +79,8 @@ struct mq_str {
 	size_t len, cap;
 };
 void mq_str_printf(struct mq_str *b, const char *fmt, ...) MQ_PRINTF(2, 3);
+/* The same with a va_list (ap is used up). Returns the bytes added, or -1 (nothing added). */
+int mq_str_vprintf(struct mq_str *b, const char *fmt, va_list ap) MQ_PRINTF(2, 0);
 void mq_str_append(struct mq_str *b, const char *data, size_t len);
 /* Give up ownership of the string (never NULL: "" when empty); the struct is reset. */
 char *mq_str_take(struct mq_str *b);

@@ -98,6 +98,20 @@ double cli_parse_seconds(const char *s)
 	return v;
 }
 
+int cli_seconds_arg(const struct cli_cmd *cmd, int argc, char **argv, int i, double *out)
+{
+	if (i + 1 >= argc) {
+		cli_usage_error(cmd, "option %s needs a value", argv[i]);
+		return -1;
+	}
+	*out = cli_parse_seconds(argv[i + 1]);
+	if (*out < 0) {
+		cli_usage_error(cmd, "invalid %s '%s': expected a positive number of seconds", argv[i], argv[i + 1]);
+		return -1;
+	}
+	return 2;
+}
+
 void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int width)
 {
 	int col = 0, ind = first_indent;
@@ -137,7 +151,8 @@ void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int wid
 		fputc('\n', out);
 }
 
-int cli_use_lab_target(const struct cli_cmd *cmd, struct target *t)
+/* No TARGET options at all: start or reuse the built-in lab broker and point t at it. */
+static int use_lab_target(const struct cli_cmd *cmd, struct target *t)
 {
 	struct lab_info info;
 	struct mq_err err = { 0 };
@@ -146,14 +161,22 @@ int cli_use_lab_target(const struct cli_cmd *cmd, struct target *t)
 		cli_fail(cmd, "no target given, and the built-in lab broker could not start: %s", err.msg);
 		return EXIT_FAIL;
 	}
-	free(t->host);
-	t->host = strdup(info.host);
-	t->port = info.port;
-	t->port_given = true;
-	t->tls = true;
-	free(t->cafile);
-	t->cafile = strdup(info.cafile);
+	lab_target(&info, t);
 	fprintf(stderr, "mqttls %s: no target given: the built-in lab broker, %s port %d (%s, CA %s)\n", cmd->name, info.host,
 		info.port, info.reused ? "already running" : "started now", info.cafile);
 	return EXIT_OK;
+}
+
+int cli_target_or_lab(const struct cli_cmd *cmd, int argc, char **argv, struct target *t,
+		      int (*own)(void *ctx, int argc, char **argv, int i), void *ctx, const int *own_args)
+{
+	int rc;
+
+	target_init(t);
+	rc = cli_parse_target(cmd, argc, argv, t, own, ctx);
+	if (rc == EXIT_OK && argc - 1 == *own_args)
+		rc = use_lab_target(cmd, t);
+	if (rc != EXIT_OK)
+		target_free(t);
+	return rc;
 }

@@ -54,13 +54,19 @@ void cli_print_json(cJSON *j);
 void cli_wrap(FILE *out, const char *text, int first_indent, int indent, int width);
 
 /*
- * No TARGET options at all: start or reuse the built-in lab broker and point t at it (host,
- * port, cafile), with a note on stderr. EXIT_OK, or EXIT_FAIL after printing why it could not.
+ * The TARGET of a command that diagnoses: cli_parse_target() into t (initialised here), then,
+ * when every argument was the command's own (*own_args of them, counted by own()), the built-in
+ * lab broker, started or reused (with a note on stderr). EXIT_OK, or the error status (EXIT_FAIL
+ * when the lab broker could not start) with t freed.
  */
-int cli_use_lab_target(const struct cli_cmd *cmd, struct target *t);
+int cli_target_or_lab(const struct cli_cmd *cmd, int argc, char **argv, struct target *t,
+		      int (*own)(void *ctx, int argc, char **argv, int i), void *ctx, const int *own_args);
 
 /* Parse a positive decimal number of seconds ("2", "0.5"); -1 when invalid. */
 double cli_parse_seconds(const char *s);
+
+/* "--timeout SEC" at argv[i]: the seconds in *out and 2 (both consumed), or -1 after a usage error. */
+int cli_seconds_arg(const struct cli_cmd *cmd, int argc, char **argv, int i, double *out);
 
 /* Look up a command row by name (the table lives in main.c). */
 const struct cli_cmd *cli_find(const char *name);

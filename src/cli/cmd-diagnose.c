@@ -64,22 +64,21 @@ static int own(void *ctx, int argc, char **argv, int i)
 		d->own_args++;
 		return 1;
 	}
-	if (!strcmp(a, "--timeout") || !strcmp(a, "--broker-conf") || !strcmp(a, "--broker-log")) {
+	if (!strcmp(a, "--timeout")) {
+		if (cli_seconds_arg(d->self, argc, argv, i, &d->timeout) < 0)
+			return -1;
+		d->own_args += 2;
+		return 2;
+	}
+	if (!strcmp(a, "--broker-conf") || !strcmp(a, "--broker-log")) {
 		if (i + 1 >= argc) {
 			cli_usage_error(d->self, "option %s needs a value", a);
 			return -1;
 		}
-		if (!strcmp(a, "--timeout")) {
-			d->timeout = cli_parse_seconds(argv[i + 1]);
-			if (d->timeout < 0) {
-				cli_usage_error(d->self, "invalid --timeout '%s': expected a positive number of seconds", argv[i + 1]);
-				return -1;
-			}
-		} else if (!strcmp(a, "--broker-conf")) {
+		if (!strcmp(a, "--broker-conf"))
 			d->broker_conf = argv[i + 1];
-		} else {
+		else
 			d->broker_log = argv[i + 1];
-		}
 		d->own_args += 2;
 		return 2;
 	}
@@ -130,16 +129,8 @@ int cmd_diagnose(const struct cli_cmd *self, int argc, char **argv)
 	struct mq_err err = { 0 };
 	int rc;
 
-	target_init(&t);
-	rc = cli_parse_target(self, argc, argv, &t, own, &d);
-	if (rc != EXIT_OK) {
-		target_free(&t);
+	if ((rc = cli_target_or_lab(self, argc, argv, &t, own, &d, &d.own_args)) != EXIT_OK)
 		return rc;
-	}
-	if (argc - 1 == d.own_args && cli_use_lab_target(self, &t) != EXIT_OK) {
-		target_free(&t);
-		return EXIT_FAIL;
-	}
 	diag_opts_init(&o);
 	o.timeout = d.timeout;
 	o.no_weak_probe = d.no_weak;

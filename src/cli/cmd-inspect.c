@@ -39,15 +39,8 @@ static int own(void *ctx, int argc, char **argv, int i)
 		return 1;
 	}
 	if (!strcmp(argv[i], "--timeout")) {
-		if (i + 1 >= argc) {
-			cli_usage_error(d->self, "option --timeout needs a value");
+		if (cli_seconds_arg(d->self, argc, argv, i, &d->timeout) < 0)
 			return -1;
-		}
-		d->timeout = cli_parse_seconds(argv[i + 1]);
-		if (d->timeout < 0) {
-			cli_usage_error(d->self, "invalid --timeout '%s': expected a positive number of seconds", argv[i + 1]);
-			return -1;
-		}
 		d->own_args += 2;
 		return 2;
 	}
@@ -81,16 +74,8 @@ int cmd_inspect(const struct cli_cmd *self, int argc, char **argv)
 	struct report_style st;
 	int rc;
 
-	target_init(&t);
-	rc = cli_parse_target(self, argc, argv, &t, own, &d);
-	if (rc != EXIT_OK) {
-		target_free(&t);
+	if ((rc = cli_target_or_lab(self, argc, argv, &t, own, &d, &d.own_args)) != EXIT_OK)
 		return rc;
-	}
-	if (argc - 1 == d.own_args && cli_use_lab_target(self, &t) != EXIT_OK) {
-		target_free(&t);
-		return EXIT_FAIL;
-	}
 	if (!t.tls) {
 		target_free(&t);
 		return cli_usage_error(self, "inspect looks at a TLS handshake; mqtt:// is plain MQTT (use mqtts:// or diagnose)");

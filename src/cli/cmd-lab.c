@@ -238,11 +238,15 @@ static int lab_start_cmd(const struct cli_cmd *self, const struct lab_args *a)
 	return EXIT_OK;
 }
 
-static int lab_stop_cmd(const struct cli_cmd *self, const struct lab_args *a)
+/* Run op() on the lab named, or on every lab, and hand each result to each(); a lab op() fails
+ * on is reported and the others still run. */
+static int each_lab(const struct cli_cmd *self, const struct lab_args *a,
+		    int (*op)(const char *name, struct lab_info *info, struct mq_err *err),
+		    void (*each)(const struct lab_def *d, const struct lab_info *info, void *ctx), void *ctx)
 {
 	size_t n;
 	const struct lab_def *d = lab_defs(&n);
-	int rc = EXIT_OK, stopped = 0;
+	int rc = EXIT_OK;
 
 	if (a->name && (rc = need_lab(self, a)) != EXIT_OK)
 		return rc;
@@ -252,64 +256,77 @@ static int lab_stop_cmd(const struct cli_cmd *self, const struct lab_args *a)
 
 		if (a->name && &d[i] != lab_find(a->name))
 			continue;
-		if (lab_stop(d[i].name, &info, &err) < 0) {
+		if (op(d[i].name, &info, &err) < 0) {
 			rc = cli_fail(self, "%s", err.msg);
 			continue;
 		}
-		if (info.running) {
-			printf("Stopped lab '%s' (mosquitto pid %ld, port %d).\n", info.name, (long)info.pid, info.port);
-			stopped++;
-		} else if (a->name) {
-			printf("Lab '%s' was not running.\n", info.name);
-		}
+		each(&d[i], &info, ctx);
 	}
-	if (!a->name && !stopped && rc == EXIT_OK)
+	return rc;
+}
+
+struct lab_walk {
+	const struct lab_args *a;
+	cJSON *arr;          /* status --json */
+	int count;           /* labs stopped, or shown */
+};
+
+static void stopped_one(const struct lab_def *d, const struct lab_info *info, void *ctx)
+{
+	struct lab_walk *w = ctx;
+
+	(void)d;
+	if (info->running) {
+		printf("Stopped lab '%s' (mosquitto pid %ld, port %d).\n", info->name, (long)info->pid, info->port);
+		w->count++;
+	} else if (w->a->name) {
+		printf("Lab '%s' was not running.\n", info->name);
+	}
+}
+
+static int lab_stop_cmd(const struct cli_cmd *self, const struct lab_args *a)
+{
+	struct lab_walk w = { .a = a };
+	int rc = each_lab(self, a, lab_stop, stopped_one, &w);
+
+	if (rc == EXIT_OK && !a->name && !w.count)
 		printf("No lab was running.\n");
 	return rc;
 }
 
+static void status_one(const struct lab_def *d, const struct lab_info *info, void *ctx)
+{
+	struct lab_walk *w = ctx;
+
+	if (w->arr) {
+		cJSON_AddItemToArray(w->arr, lab_info_to_json(info));
+		return;
+	}
+	if (info->running || info->active) {
+		print_running(d, info, "is running");
+		if (exercise(d)) {
+			printf("  files: %s\n  hints shown: %zu of %zu; last check: %s\n", info->workdir, info->hints_shown,
+			       info->n_hints, info->last_check < 0 ? "none yet" : info->last_check ? "pass" : "not yet");
+			print_more(info);
+		} else {
+			print_reach(info);
+		}
+		w->count++;
+	} else if (w->a->name) {
+		printf("Lab '%s' is not running (start it: mqttls lab start %s).\n", info->name, info->name);
+	}
+}
+
 static int lab_status_cmd(const struct cli_cmd *self, const struct lab_args *a)
 {
-	size_t n;
-	const struct lab_def *d = lab_defs(&n);
-	cJSON *arr = a->json ? cJSON_CreateArray() : NULL;
-	int rc = EXIT_OK, shown = 0;
+	struct lab_walk w = { .a = a, .arr = a->json ? cJSON_CreateArray() : NULL };
+	int rc = each_lab(self, a, lab_status, status_one, &w);
 
-	if (a->name && (rc = need_lab(self, a)) != EXIT_OK) {
-		cJSON_Delete(arr);
-		return rc;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct lab_info info;
-		struct mq_err err = { 0 };
-
-		if (a->name && &d[i] != lab_find(a->name))
-			continue;
-		if (lab_status(d[i].name, &info, &err) < 0) {
-			rc = cli_fail(self, "%s", err.msg);
-			continue;
-		}
-		if (arr) {
-			cJSON_AddItemToArray(arr, lab_info_to_json(&info));
-			continue;
-		}
-		if (info.running || info.active) {
-			print_running(&d[i], &info, "is running");
-			if (exercise(&d[i])) {
-				printf("  files: %s\n  hints shown: %zu of %zu; last check: %s\n", info.workdir, info.hints_shown,
-				       info.n_hints, info.last_check < 0 ? "none yet" : info.last_check ? "pass" : "not yet");
-				print_more(&info);
-			} else {
-				print_reach(&info);
-			}
-			shown++;
-		} else if (a->name) {
-			printf("Lab '%s' is not running (start it: mqttls lab start %s).\n", info.name, info.name);
-		}
-	}
-	if (arr)
-		cli_print_json(arr);
-	else if (!a->name && !shown)
+	if (rc == EXIT_USAGE)
+		cJSON_Delete(w.arr);
+	else if (w.arr)
+		cli_print_json(w.arr);
+	else if (!a->name && !w.count)
 		printf("No lab is running (start one: mqttls lab start %s).\n", LAB_BUILTIN);
 	return rc;
 }

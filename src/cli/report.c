@@ -46,23 +46,15 @@ void report_stage(FILE *out, const struct report_style *st, enum diag_stage_id i
 
 static void block(FILE *out, const struct report_style *st, const char *label, const char *text, bool verbatim)
 {
-	const char *p = text;
-
+	/* Commands and log lines: one per line, never re-wrapped (they must stay copyable). */
+	if (verbatim) {
+		finding_print_lines(out, label, text, st->color);
+		return;
+	}
 	if (!text || !*text)
 		return;
 	fprintf(out, "    %s%s%s\n", c(st, "\033[1m"), label, c(st, "\033[0m"));
-	if (!verbatim) {
-		cli_wrap(out, text, 6, 6, st->width);
-		return;
-	}
-	/* Commands and log lines: one per line, never re-wrapped (they must stay copyable). */
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		fprintf(out, "      %.*s\n", (int)n, p);
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
+	cli_wrap(out, text, 6, 6, st->width);
 }
 
 static void one_finding(FILE *out, const struct report_style *st, const struct finding *f)

@@ -5,13 +5,9 @@
  * integration tests; they are found anywhere in a line so that any timestamp or journald prefix
  * before them does not matter.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mqttls/brokerlog.h"
 #include "mqttls/util.h"
@@ -272,51 +268,13 @@ void brokerlog_parse(const char *text, size_t len, struct brokerlog *l)
 
 int brokerlog_read(const char *path, struct brokerlog *out, struct mq_err *err)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0, want;
-	int fd;
+	size_t got = 0;
 
 	memset(out, 0, sizeof *out);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		mq_errf_errno(err, "cannot read the broker log %s", path);
+	/* The end of a long log is the part about the last start. */
+	if (mq_read_regular_tail(path, BROKERLOG_MAX_BYTES, &buf, &got, err) < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mq_errf(err, "the broker log %s is not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	want = (size_t)st.st_size;
-	if (want > BROKERLOG_MAX_BYTES) {
-		/* The end of a long log is the part about the last start. */
-		if (lseek(fd, (off_t)(st.st_size - BROKERLOG_MAX_BYTES), SEEK_SET) < 0) {
-			mq_errf_errno(err, "cannot read the broker log %s", path);
-			close(fd);
-			return -1;
-		}
-		want = BROKERLOG_MAX_BYTES;
-	}
-	buf = malloc(want + 1);
-	if (!buf)
-		abort();
-	while (got < want) {
-		ssize_t r = read(fd, buf + got, want - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			mq_errf_errno(err, "cannot read the broker log %s", path);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
 	brokerlog_parse(buf, got, out);
 	free(buf);
 	return 0;

@@ -66,19 +66,9 @@ static char *vsf(const char *fmt, va_list ap) MQ_PRINTF(1, 0);
 static char *vsf(const char *fmt, va_list ap)
 {
 	struct mq_str b = { 0 };
-	va_list cp;
-	int n;
 
-	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0)
-		return strdup("");
-	b.s = malloc((size_t)n + 1);
-	if (!b.s)
-		abort();
-	vsnprintf(b.s, (size_t)n + 1, fmt, ap);
-	return b.s;
+	mq_str_vprintf(&b, fmt, ap);
+	return mq_str_take(&b);
 }
 
 static char *sf(const char *fmt, ...) MQ_PRINTF(1, 2);

@@ -122,18 +122,12 @@ void finding_set_seen(struct finding *f, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = mq_str_vprintf(&b, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	b.s = malloc((size_t)n + 1);
-	if (!b.s)
-		abort();
-	va_start(ap, fmt);
-	vsnprintf(b.s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	free(f->seen);
-	f->seen = b.s;
+	f->seen = mq_str_take(&b);
 }
 
 void finding_set_path(struct finding *f, const char *path)
@@ -195,7 +189,7 @@ cJSON *findings_to_json(const struct findings *fs)
 	return arr;
 }
 
-static void print_block(FILE *out, const char *label, const char *text, bool color)
+void finding_print_lines(FILE *out, const char *label, const char *text, bool color)
 {
 	const char *p = text;
 
@@ -234,9 +228,9 @@ void findings_print(FILE *out, const struct findings *fs, bool color, bool utf8)
 		fprintf(out, "%s%s %s%s  %s\n", color ? col : "", mark, f->id, color ? "\033[0m" : "", f->title);
 		if (f->path)
 			fprintf(out, "    file: %s\n", f->path);
-		print_block(out, "why:", f->detail, color);
-		print_block(out, "fix:", f->fix, color);
-		print_block(out, "what it looks like elsewhere:", f->seen, color);
+		finding_print_lines(out, "why:", f->detail, color);
+		finding_print_lines(out, "fix:", f->fix, color);
+		finding_print_lines(out, "what it looks like elsewhere:", f->seen, color);
 		if (i + 1 < fs->n)
 			fputc('\n', out);
 	}

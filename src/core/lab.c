@@ -1336,6 +1336,17 @@ int lab_builtin(struct lab_info *info, struct mq_err *err)
 	return 0;
 }
 
+void lab_target(const struct lab_info *info, struct target *t)
+{
+	free(t->host);
+	t->host = strdup(info->host);
+	t->port = info->port;
+	t->port_given = true;
+	t->tls = true;
+	free(t->cafile);
+	t->cafile = strdup(info->cafile);
+}
+
 int lab_status(const char *name, struct lab_info *info, struct mq_err *err)
 {
 	struct lab_ctx c;

@@ -571,13 +571,32 @@ static long leaf_seconds(const struct pki_opts *o)
 
 /* ---- the commands -------------------------------------------------------------------------- */
 
-/* A broker leaf signed by the intermediate, staged as base.crt, base.key and base-fullchain.crt. */
-static int stage_server(struct staging *s, const struct ca *inter, const char *base, const char *cn,
-			char *const *sans, struct mq_err *err)
+/* What a leaf's files hold and say: a broker's (the leaf alone, and a fullchain beside it) or a
+ * device's (the leaf with the intermediate after it: what mosquitto_pub --cert sends). */
+struct leaf_kind {
+	enum profile prof;
+	const char *ou;
+	const char *crt_what, *key_what;
+	size_t crt_certs;            /* 1: the leaf alone; 2: the leaf and the intermediate */
+	const char *full_what;       /* NULL: no base-fullchain.crt */
+};
+
+static const struct leaf_kind broker_leaf = {
+	PROF_SERVER, "broker", "broker certificate (the leaf alone)", "broker private key (mosquitto keyfile)", 1,
+	"broker certificate + intermediate (mosquitto certfile)",
+};
+static const struct leaf_kind device_leaf = {
+	PROF_CLIENT, "device", "device certificate + intermediate (mosquitto_pub --cert, ESP32 setCertificate)",
+	"device private key (mosquitto_pub --key, ESP32 setPrivateKey)", 2, NULL,
+};
+
+/* A leaf signed by the intermediate, staged as base.crt, base.key (and base-fullchain.crt). */
+static int stage_leaf(struct staging *s, const struct ca *inter, const struct leaf_kind *k, const char *base,
+		      const char *cn, char *const *sans, struct mq_err *err)
 {
 	const struct pki_opts *o = s->o;
 	char crt[NAME_MAX + 1], key[NAME_MAX + 1], full[NAME_MAX + 1];
-	struct cert_req r = { .prof = PROF_SERVER, .ou = "broker", .cn = cn, .issuer = inter->cert,
+	struct cert_req r = { .prof = k->prof, .ou = k->ou, .cn = cn, .issuer = inter->cert,
 			      .issuer_key = inter->key, .from = -BACKDATE, .to = leaf_seconds(o), .sans = sans };
 	X509 *x = NULL, *chain[2];
 	int rc = -1;
@@ -593,9 +612,8 @@ static int stage_server(struct staging *s, const struct ca *inter, const char *b
 		goto out;
 	chain[0] = x;
 	chain[1] = inter->cert;
-	if (stage_certs(s, crt, "broker certificate (the leaf alone)", chain, 1, err) < 0 ||
-	    stage_key(s, key, "broker private key (mosquitto keyfile)", r.key, err) < 0 ||
-	    stage_certs(s, full, "broker certificate + intermediate (mosquitto certfile)", chain, 2, err) < 0)
+	if (stage_certs(s, crt, k->crt_what, chain, k->crt_certs, err) < 0 || stage_key(s, key, k->key_what, r.key, err) < 0 ||
+	    (k->full_what && stage_certs(s, full, k->full_what, chain, 2, err) < 0))
 		goto out;
 	rc = 0;
 out:
@@ -604,34 +622,15 @@ out:
 	return rc;
 }
 
+static int stage_server(struct staging *s, const struct ca *inter, const char *base, const char *cn,
+			char *const *sans, struct mq_err *err)
+{
+	return stage_leaf(s, inter, &broker_leaf, base, cn, sans, err);
+}
+
 static int stage_device(struct staging *s, const struct ca *inter, const char *name, struct mq_err *err)
 {
-	const struct pki_opts *o = s->o;
-	char crt[NAME_MAX + 1], key[NAME_MAX + 1];
-	struct cert_req r = { .prof = PROF_CLIENT, .ou = "device", .cn = name, .issuer = inter->cert,
-			      .issuer_key = inter->key, .from = -BACKDATE, .to = leaf_seconds(o) };
-	X509 *x = NULL, *chain[2];
-	int rc = -1;
-
-	if ((size_t)snprintf(crt, sizeof crt, "%s.crt", name) >= sizeof crt ||
-	    (size_t)snprintf(key, sizeof key, "%s.key", name) >= sizeof key) {
-		mq_errf(err, "name too long: %s", name);
-		return -1;
-	}
-	r.key = keygen(o->rsa_bits, err);
-	if (!r.key || !(x = make_cert(&r, err)))
-		goto out;
-	chain[0] = x;
-	chain[1] = inter->cert;
-	if (stage_certs(s, crt, "device certificate + intermediate (mosquitto_pub --cert, ESP32 setCertificate)",
-			chain, 2, err) < 0 ||
-	    stage_key(s, key, "device private key (mosquitto_pub --key, ESP32 setPrivateKey)", r.key, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	X509_free(x);
-	EVP_PKEY_free(r.key);
-	return rc;
+	return stage_leaf(s, inter, &device_leaf, name, name, NULL, err);
 }
 
 /* A file name made from a user's NAME: one path component, nothing hidden. */

@@ -105,10 +105,12 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, mode_t *type, struct mq_err *err)
+/* A regular file's bytes: all of them up to cap (more is an error), or with tail only its last cap. */
+static int read_regular(const char *path, size_t cap, bool tail, char **out, size_t *len, mode_t *type,
+			struct mq_err *err)
 {
 	struct stat st;
-	size_t got = 0;
+	size_t got = 0, want;
 	int fd;
 
 	*out = NULL;
@@ -134,20 +136,29 @@ int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, 
 		close(fd);
 		return -1;
 	}
-	if ((size_t)st.st_size > cap) {
+	want = (size_t)st.st_size;
+	if (want > cap && !tail) {
 		mq_errf(err, "%s is too large (%lld bytes; at most %zu)", path, (long long)st.st_size, cap);
 		close(fd);
 		return -1;
 	}
-	*out = malloc((size_t)st.st_size + 1);
+	if (want > cap) {
+		if (lseek(fd, (off_t)(st.st_size - (off_t)cap), SEEK_SET) < 0) {
+			mq_errf_errno(err, "cannot read %s", path);
+			close(fd);
+			return -1;
+		}
+		want = cap;
+	}
+	*out = malloc(want + 1);
 	if (!*out) {
 		mq_errf(err, "out of memory reading %s", path);
 		close(fd);
 		return -1;
 	}
 	/* A file that grows while it is read is read up to the size fstat gave. */
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *out + got, (size_t)st.st_size - got);
+	while (got < want) {
+		ssize_t r = read(fd, *out + got, want - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -166,6 +177,16 @@ int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, 
 	if (len)
 		*len = got;
 	return 0;
+}
+
+int mq_read_regular_file(const char *path, size_t cap, char **out, size_t *len, mode_t *type, struct mq_err *err)
+{
+	return read_regular(path, cap, false, out, len, type, err);
+}
+
+int mq_read_regular_tail(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err)
+{
+	return read_regular(path, cap, true, out, len, NULL, err);
 }
 
 int mq_write_file(const char *path, const void *data, size_t len, mode_t mode, bool force,
@@ -491,21 +512,29 @@ void mq_str_append(struct mq_str *b, const char *data, size_t len)
 	b->s[b->len] = '\0';
 }
 
+int mq_str_vprintf(struct mq_str *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return -1;
+	str_grow(b, (size_t)n);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return n;
+}
+
 void mq_str_printf(struct mq_str *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	mq_str_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	str_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 char *mq_str_take(struct mq_str *b)

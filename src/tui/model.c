@@ -225,11 +225,7 @@ int model_start_lab(struct tui *t, const struct lab_info *info, const char *what
 	int rc;
 
 	target_init(&tg);
-	free(tg.host);
-	tg.host = strdup(info->host);
-	tg.port = info->port;
-	tg.port_given = true;
-	tg.cafile = strdup(info->cafile);
+	lab_target(info, &tg);
 	tg.tls_opts_given = true;
 	snprintf(label, sizeof label, "%s:%d (%s)", info->host, info->port, what);
 	rc = model_start(t, &tg, label);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -239,6 +240,49 @@ static void log_lines_confirm(void **state)
 	findings_free(&live);
 }
 
+/* A log longer than the reader keeps: only its end is read, and the last start is in the end. */
+static void long_log_read_from_its_end(void **state)
+{
+	char path[] = "/tmp/mqttls-brokerlog-XXXXXX", fifo[64];
+	struct brokerlog l;
+	struct mq_err err = { 0 };
+	const char *start = "1: mosquitto version 2.0.11 starting\n"
+			    "1: Error: Unable to load server key file \"/k\". Check keyfile.\n"
+			    "1: OpenSSL Error[0]: error:8000000D:system library::Permission denied\n";
+	char line[100];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	(void)state;
+
+	assert_non_null(f);
+	/* A start that ran, then more than BROKERLOG_MAX_BYTES of chatter, then the failed start. */
+	fputs("0: mosquitto version 2.0.11 starting\n0: mosquitto version 2.0.11 running\n", f);
+	memset(line, 'x', sizeof line - 2);
+	line[sizeof line - 2] = '\n';
+	line[sizeof line - 1] = '\0';
+	for (size_t n = 0; n <= BROKERLOG_MAX_BYTES; n += sizeof line - 1)
+		fputs(line, f);
+	fputs(start, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(brokerlog_read(path, &l, &err), 0);
+	assert_true(l.started);
+	assert_false(l.running);
+	assert_int_equal(l.findings.n, 1);
+	assert_string_equal(l.findings.v[0].id, "BROKER_CANNOT_READ_FILE");
+	brokerlog_free(&l);
+	unlink(path);
+
+	/* Not a regular file: refused at once (a FIFO would block a reader). */
+	snprintf(fifo, sizeof fifo, "/tmp/mqttls-brokerlog-fifo-%ld", (long)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(brokerlog_read(fifo, &l, &err), -1);
+	assert_non_null(strstr(err.msg, "is a FIFO"));
+	unlink(fifo);
+	mq_err_clear(&err);
+	assert_int_equal(brokerlog_read("/nonexistent/mosquitto.log", &l, &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/mosquitto.log"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +293,7 @@ int main(void)
 		cmocka_unit_test(anonymous_becomes_root_cause),
 		cmocka_unit_test(refused_because_it_cannot_start),
 		cmocka_unit_test(log_lines_confirm),
+		cmocka_unit_test(long_log_read_from_its_end),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
