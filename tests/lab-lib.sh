@@ -7,6 +7,7 @@
 #                                      (a finding id or an observation such as "connected")
 #   lab_check_passes NAME              check exits 0, every check passed
 #   lab_stop_clean NAME                stop; no broker, companion, port or namespace is left
+#   lab_netns PREFIX ADDR...           a classroom network namespace (sets NSNAME, IN), removed at exit
 
 LAB_PIDS_SEEN=""
 LAB_PORTS_SEEN=""
@@ -93,4 +94,28 @@ lab_hints() {
 	done
 	t_like "$name: after the last, the last again" "$("$MQTTLS" lab hint "$name")" "^Hint $n of $n.*last hint|Hint $n of $n"
 	t_like "$name: status counts them" "$("$MQTTLS" lab status "$name")" "hints shown: $n of $n"
+}
+
+# lab_netns PREFIX ADDR...: a network namespace standing in for a classroom, its lo holding each
+# ADDR (no module needed), removed at exit (lab_netns_del removes it earlier). Sets NSNAME and IN,
+# the command prefix that runs inside it. Returns 1 after a skip when this machine cannot make one.
+lab_netns() {
+	local prefix=$1 a
+	shift
+	if [ "$(id -u)" != 0 ] || ! ip netns add "$prefix-$$" 2>/dev/null; then
+		t_skip "instructor mode needs root and network namespaces"
+		return 1
+	fi
+	NSNAME=$prefix-$$
+	trap 'lab_netns_del; t_cleanup' EXIT
+	ip -n "$NSNAME" link set lo up
+	for a in "$@"; do
+		ip -n "$NSNAME" addr add "$a" dev lo
+	done
+	IN=(ip netns exec "$NSNAME")
+}
+
+lab_netns_del() {
+	ip netns pids "$NSNAME" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$NSNAME" 2>/dev/null
 }

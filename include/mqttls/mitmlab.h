@@ -6,8 +6,9 @@
  * Each companion is a detached mqttls process (its own session, so it outlives the command that
  * started it) with its output in LABDIR/NAME.log; LABDIR/companions.json records each PID with
  * its kernel start time, so a stop never signals a PID that was reused by someone else.
- * Everything stays on loopback: the devices reach the rogue by its address (no ARP or DNS
- * spoofing), as the lab's text explains.
+ * Everything stays on loopback, or in instructor mode (--lab-bind) on this machine's address in
+ * the classroom range, which the rogue is told so that its own gate judges every address again.
+ * The devices reach the rogue by its address (no ARP or DNS spoofing), as the lab's text explains.
  */
 #ifndef MQTTLS_MITMLAB_H
 #define MQTTLS_MITMLAB_H

@@ -56,6 +56,8 @@ int mq_free_port(void);
 
 /* True when nothing accepts on 127.0.0.1:port and it can be bound. */
 bool mq_port_is_free(int port);
+/* True when a TCP socket can bind to the address literal ip (IPv4 or IPv6) and port (0: any). */
+bool mq_port_free_on(const char *ip, int port);
 
 /* Wait until something accepts TCP connections on host:port, up to timeout_ms. 0 when it does. */
 int mq_wait_listening(const char *host, int port, int timeout_ms);

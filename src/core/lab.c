@@ -980,29 +980,11 @@ static int make_workdir(struct lab_ctx *c, struct mq_err *err)
 	return 0;
 }
 
-static bool bind_on(const char *ip, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-	bool ok;
-
-	if (gate_parse_literal(ip, port, &ss, &len) < 0)
-		return false;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
-	close(fd);
-	return ok;
-}
-
 static bool port_usable(const struct lab_ctx *c, int port)
 {
 	if (c->lab_bind[0])
-		return bind_on(c->ip, port) && mq_port_is_free(port);
-	return mq_port_is_free(port) && (!c->ipv6 || bind_on("::1", port));
+		return mq_port_free_on(c->ip, port) && mq_port_is_free(port);
+	return mq_port_is_free(port) && (!c->ipv6 || mq_port_free_on("::1", port));
 }
 
 static bool in_list(const int *v, size_t n, int x)
@@ -1255,11 +1237,6 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 			"user mosquitto: it needs root (sudo mqttls lab start %s)", c.d->name, c.d->name);
 		return -1;
 	}
-	if (*want_bind && c.d->companions) {
-		mq_errf(err, "lab '%s' runs its rogue broker on loopback only; for a classroom LAN run 'mqttls mitm "
-			"--lab-bind CIDR' yourself (see its README)", c.d->name);
-		return -1;
-	}
 	if (*want_bind && classroom_address(want_bind, ip, sizeof ip, err) < 0)
 		return -1;
 	if (mq_mkdir_p(mq_state_dir(), 0755, err) < 0 || labctx_lock(&c, err) < 0)
@@ -1296,7 +1273,7 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 	} else {
 		snprintf(c.lab_bind, sizeof c.lab_bind, "%s", want_bind);
 		snprintf(c.ip, sizeof c.ip, "%s", ip);
-		c.ipv6 = !*want_bind && bind_on("::1", 0);
+		c.ipv6 = !*want_bind && mq_port_free_on("::1", 0);
 		if (pki_ready(&c, true, err) < 0 || start_fresh(&c, err) < 0)
 			goto out;
 	}

@@ -371,9 +371,9 @@ static struct mitm *rogue_new(struct probe_env *e, struct devrun *r, char **comm
 		mo.forge.ca_cert = inter;
 		mo.forge.ca_key = interkey;
 	}
-	*command = fmt("mqttls mitm --listen %s%s%s%s%s%s", listen, mo.forge.mode == FORGE_CA ? " --forge ca:" : "",
-		       mo.forge.mode == FORGE_CA ? inter : "", mo.forge.mode == FORGE_CA ? "," : "",
-		       mo.forge.mode == FORGE_CA ? interkey : "",
+	*command = fmt("mqttls mitm --listen %s%s%s%s%s%s%s%s", listen, c->lab_bind[0] ? " --lab-bind " : "", c->lab_bind,
+		       mo.forge.mode == FORGE_CA ? " --forge ca:" : "", mo.forge.mode == FORGE_CA ? inter : "",
+		       mo.forge.mode == FORGE_CA ? "," : "", mo.forge.mode == FORGE_CA ? interkey : "",
 		       e->p->against == LABAGAINST_ROGUE_OTHER_NAME ? " --forge-name " OTHER_NAME : "");
 	/* The device keeps its host name: the attacker took over its address (a hosts entry, DHCP,
 	 * a rogue access point); only the port is the rogue's. */

@@ -373,6 +373,30 @@ bool mq_port_is_free(int port)
 	return mq_wait_listening("127.0.0.1", port, 0) != 0;
 }
 
+bool mq_port_free_on(const char *ip, int port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res;
+	char service[8];
+	int fd, one = 1;
+	bool ok;
+
+	if (port < 0 || port > 65535)
+		return false;
+	snprintf(service, sizeof service, "%d", port);
+	if (getaddrinfo(ip, service, &hints, &res) != 0)
+		return false;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		ok = bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+		close(fd);
+	} else {
+		ok = false;
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
 static int try_connect(const struct addrinfo *ai, int timeout_ms)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,26 +23,28 @@
 #define MAX_ARGS 32
 
 /*
- * The lab is this table. {port} the real broker's port, {mitm} the rogue's, {host} the name the
- * broker certificate covers, {cafile} the lab CA, {dir} the lab's directory.
+ * The lab is this table. {port} the real broker's port, {mitm} the rogue's, {listen} the rogue's
+ * address and port, {host} the name the broker certificate covers, {cafile} the lab CA, {dir} the
+ * lab's directory.
  */
 static const struct companion {
 	const char *name;
 	const char *what;               /* one line for the class */
+	bool lab_net;                   /* in instructor mode, told the classroom's --lab-bind range */
 	const char *const argv[MAX_ARGS];
 } companions[] = {
-	{ "mitm", "the rogue relay: every password and reading it sees is in this log",
-	  { "mitm", "--listen", "127.0.0.1:{mitm}", "--upstream", "{host}:{port}", "--upstream-cafile", "{cafile}",
+	{ "mitm", "the rogue relay: every password and reading it sees is in this log", true,
+	  { "mitm", "--listen", "{listen}", "--upstream", "{host}:{port}", "--upstream-cafile", "{cafile}",
 	    "--inject", "lab/esp32-insecure/cmd=unlock-the-door", "--json-log", "{dir}/mitm.jsonl", "--force",
 	    "--duration", LAB_RUN_TIME, NULL } },
-	{ "dashboard", "subscribed on the REAL broker: the readings still arrive, nobody notices",
+	{ "dashboard", "subscribed on the REAL broker: the readings still arrive, nobody notices", false,
 	  { "device", "-h", "{host}", "-p", "{port}", "--cafile", "{cafile}", "-i", "dashboard", "--watch", "lab/#",
 	    "--retry", "2", "--duration", LAB_RUN_TIME, NULL } },
-	{ "esp32-insecure", "setInsecure() pointed at the rogue: accepted, and it obeys the injected command",
+	{ "esp32-insecure", "setInsecure() pointed at the rogue: accepted, and it obeys the injected command", false,
 	  { "device", "-h", "{host}", "-p", "{mitm}", "--no-verify", "-u", DEVICE_USER, "-P", DEVICE_PASS, "-i",
 	    "esp32-insecure", "-t", "lab/esp32-insecure/temp", "--subscribe", "lab/esp32-insecure/cmd", "--count", "0",
 	    "--interval", "3", "--retry", "5", "--duration", LAB_RUN_TIME, NULL } },
-	{ "esp32-verify", "setCACert() pointed at the rogue: refuses it (unknown_ca), rc=-2, retries",
+	{ "esp32-verify", "setCACert() pointed at the rogue: refuses it (unknown_ca), rc=-2, retries", false,
 	  { "device", "-h", "{host}", "-p", "{mitm}", "--cafile", "{cafile}", "-u", DEVICE_USER, "-P", DEVICE_PASS,
 	    "-i", "esp32-verify", "-t", "lab/esp32-verify/temp", "--count", "0", "--interval", "3", "--retry", "5",
 	    "--duration", LAB_RUN_TIME, NULL } },
@@ -182,11 +185,17 @@ void mitmlab_stop(const struct lab_info *b)
 		unlink(path);
 }
 
-/* Substitute {port} {mitm} {host} {cafile} {dir} in one argument. */
+/* Where the rogue listens: this machine's classroom address in instructor mode, else loopback. */
+static const char *rogue_ip(const struct lab_info *b)
+{
+	return b->lab_bind[0] ? b->ip : "127.0.0.1";
+}
+
+/* Substitute {port} {mitm} {listen} {host} {cafile} {dir} in one argument. */
 static char *expand(const char *tmpl, const struct lab_info *b, int mitm_port)
 {
 	struct mq_str s = { 0 };
-	char num[16];
+	char num[16], listen[INET6_ADDRSTRLEN + 16];
 
 	for (const char *p = tmpl; *p;) {
 		const char *v = NULL;
@@ -199,6 +208,11 @@ static char *expand(const char *tmpl, const struct lab_info *b, int mitm_port)
 			snprintf(num, sizeof num, "%d", mitm_port);
 			v = num;
 			skip = 6;
+		} else if (!strncmp(p, "{listen}", 8)) {
+			snprintf(listen, sizeof listen, strchr(rogue_ip(b), ':') ? "[%s]:%d" : "%s:%d", rogue_ip(b),
+				 mitm_port);
+			v = listen;
+			skip = 8;
 		} else if (!strncmp(p, "{host}", 6)) {
 			v = b->host;
 			skip = 6;
@@ -224,7 +238,7 @@ static int spawn(const struct companion *c, const struct lab_info *b, int mitm_p
 		 struct mq_err *err)
 {
 	char exe[PATH_MAX], logpath[PATH_MAX], logname[NAME_MAX + 1];
-	char *argv[MAX_ARGS + 2] = { 0 };
+	char *argv[MAX_ARGS + 4] = { 0 };   /* the program, the table's arguments, --lab-bind CIDR, NULL */
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	size_t argc = 0;
 	int logfd, rc = -1;
@@ -244,6 +258,10 @@ static int spawn(const struct companion *c, const struct lab_info *b, int mitm_p
 	for (size_t i = 0; i < MAX_ARGS && c->argv[i]; i++)
 		if (!(argv[argc++] = expand(c->argv[i], b, mitm_port)))
 			goto out;
+	/* The gate of the companion itself decides again what the classroom range allows. */
+	if (c->lab_net && b->lab_bind[0] &&
+	    (!(argv[argc++] = strdup("--lab-bind")) || !(argv[argc++] = strdup(b->lab_bind))))
+		goto out;
 	/* Credentials go through these logs: readable by their owner only. */
 	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (logfd < 0) {
@@ -280,10 +298,10 @@ out:
 	return rc;
 }
 
-static int pick_port(int avoid)
+static int pick_port(const struct lab_info *b)
 {
 	for (int p = MITM_FIRST_PORT; p < MITM_FIRST_PORT + 100; p++)
-		if (p != avoid && mq_port_is_free(p))
+		if (p != b->port && mq_port_is_free(p) && (!b->lab_bind[0] || mq_port_free_on(b->ip, p)))
 			return p;
 	return -1;
 }
@@ -301,7 +319,7 @@ int mitmlab_start(const struct lab_info *b, struct mq_err *err)
 	/* Some are gone: start the whole set afresh rather than mix old and new. */
 	mitmlab_stop(b);
 	memset(r, 0, sizeof r);
-	if ((mitm_port = pick_port(b->port)) < 0) {
+	if ((mitm_port = pick_port(b)) < 0) {
 		mq_errf(err, "no free port for the rogue relay between %d and %d", MITM_FIRST_PORT, MITM_FIRST_PORT + 99);
 		return -1;
 	}
@@ -312,12 +330,12 @@ int mitmlab_start(const struct lab_info *b, struct mq_err *err)
 		if (write_record(b, r, mitm_port, err) < 0)
 			goto fail;
 		/* The devices need the relay listening (it fetches and forges the certificate first). */
-		if (i == 0 && mq_wait_listening("127.0.0.1", mitm_port, 10000) < 0) {
+		if (i == 0 && mq_wait_listening(rogue_ip(b), mitm_port, 10000) < 0) {
 			char logpath[PATH_MAX], *text = NULL;
 			if (!path_in(b, "mitm.log", logpath, sizeof logpath) ||
 			    mq_read_file(logpath, 4096, &text, NULL, NULL) < 0)
 				text = NULL;
-			mq_errf(err, "the rogue relay did not start listening on 127.0.0.1:%d%s%s", mitm_port,
+			mq_errf(err, "the rogue relay did not start listening on %s:%d%s%s", rogue_ip(b), mitm_port,
 				text && *text ? ": " : "", text ? text : "");
 			free(text);
 			goto fail;
@@ -339,11 +357,17 @@ char *mitmlab_describe(const struct lab_info *b)
 	if (!read_record(b, r, &mitm_port))
 		return NULL;
 	mq_str_printf(&s,
-		      "INSECURE LAB MITM: the rogue relay listens on 127.0.0.1:%d in front of the real broker\n"
+		      "INSECURE LAB MITM: the rogue relay listens on %s:%d in front of the real broker\n"
 		      "%s:%d. Both simulated ESP32s are pointed at the rogue by its address, as an attacker\n"
 		      "would arrange with a hosts entry or a DHCP/DNS setting on a real network (mqttls never\n"
 		      "spoofs ARP or DNS).\n\n",
-		      mitm_port, b->host, b->port);
+		      rogue_ip(b), mitm_port, b->host, b->port);
+	if (b->lab_bind[0])
+		mq_str_printf(&s,
+			      "Classroom LAN %s: a real ESP32 pointed at %s:%d (mqtt_port in the\n"
+			      "sketch) meets the rogue; at %s:%d, the real broker. The rogue answers devices\n"
+			      "inside %s only.\n\n",
+			      b->lab_bind, b->ip, mitm_port, b->ip, b->port, b->lab_bind);
 	for (size_t i = 0; i < MQ_ARRAY_LEN(companions); i++) {
 		snprintf(logname, sizeof logname, "%s.log", companions[i].name);
 		path_in(b, logname, logpath, sizeof logpath);

@@ -6,20 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lab-lib.sh"
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "labtest-$$" 2>/dev/null; then
-	t_skip "instructor mode needs root and network namespaces"
-	t_done
-	exit 0
-fi
-NSNAME=labtest-$$
-cleanup_ns() {
-	ip netns pids "$NSNAME" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$NSNAME" 2>/dev/null
-}
-trap 'cleanup_ns; t_cleanup' EXIT
-ip -n "$NSNAME" link set lo up
-ip -n "$NSNAME" addr add 10.203.7.1/24 dev lo
-IN=(ip netns exec "$NSNAME")
+lab_netns labtest 10.203.7.1/24 || { t_done; exit 0; }
 
 out=$("${IN[@]}" "$MQTTLS" lab start confusion --lab-bind 8.8.8.0/24 2>&1)
 t_is "a public range is refused" "$?" 1
@@ -52,6 +39,6 @@ pid=$(echo "$st" | t_json - 'j[0]["pid"]')
 t_ok "lab stop exits 0" "${IN[@]}" "$MQTTLS" lab stop confusion
 t_unlike "no broker is left" "$(lab_alive "$pid" && echo alive)" alive
 t_is "no process is left in the classroom namespace" "$(ip netns pids "$NSNAME" | wc -l)" 0
-cleanup_ns
+lab_netns_del
 t_unlike "the namespace is gone" "$(ip netns list)" "$NSNAME"
 t_done
