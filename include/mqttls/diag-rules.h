@@ -54,6 +54,20 @@ enum diag_rule_phase {
 	DIAG_PHASE_END,        /* warnings, once everything is known */
 };
 
+/* The user's own files for the certificate the broker serves, found by content beside the files
+ * given (see diag.c): fixes name them. "" where not found. */
+struct diag_user_files {
+	bool searched;
+	char leaf_crt[512];            /* a file holding the served certificate alone (server.crt) */
+	char chain_crt[512];           /* a file holding it followed by more (broker-fullchain.crt) */
+	char leaf_key[512];            /* its private key (server.key) */
+	char issuer_crt[512];          /* the CA that issued it, first in its file (rootCA.crt, intermediate.crt) */
+	char issuer_key[512];          /* that CA's key (rootCA.key) */
+	bool issuer_is_root;           /* the issuer is self-signed (no intermediate to send) */
+	char root_crt[512];            /* when the issuer is an intermediate: the root that signs it */
+	char root_key[512];
+};
+
 struct diag_obs {
 	const struct target *t;
 	long long now;                 /* UNIX seconds */
@@ -89,6 +103,13 @@ struct diag_obs {
 	char issuer_path[512];
 
 	const struct mqconn_result *mq;    /* NULL when the MQTT stages did not run */
+
+	struct diag_user_files files;
+	char cafile_issuer[512];           /* CAFILE_NOT_CA: the CA that issued the certificate given as --cafile, found beside it */
+	char ca_same_name[512];            /* a CA of --cafile/--capath named like the CA the broker's chain needs, with another key */
+	char capath_unhashed[512];         /* a file of --capath holding the CA the chain needs, which OpenSSL's lookup by hash missed */
+	char cafile_partial[512];          /* subject of the CA of --cafile that signs the chain, itself not a root */
+	char cafile_root[512];             /* the root above it, found on disk */
 };
 
 /* Add the findings of every rule of this phase (in table order). Returns how many were added. */

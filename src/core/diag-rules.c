@@ -203,6 +203,154 @@ static void versions_offered(const struct target *t, char *buf, size_t size)
 		snprintf(buf, size, "%s to %s", tlsctx_version_name(lo), tlsctx_version_name(hi));
 }
 
+/* ---------------------------------------------------------------- the user's own files in fixes */
+
+/* A path as one shell word: bare when plain, in single quotes otherwise (never a quote inside). */
+static void put_path(struct mq_str *b, const char *path)
+{
+	char *e = mq_escape_dup(path, strlen(path));
+	const char *v = e ? e : "";
+
+	if (v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-+@%:,=~")] == '\0')
+		mq_str_printf(b, "%s", v);
+	else if (!strchr(v, '\''))
+		mq_str_printf(b, "'%s'", v);
+	else
+		mq_str_printf(b, "FILE");
+	free(e);
+}
+
+/* path with its extension replaced (server.crt -> server.csr); a -fullchain/-chain tail dropped. */
+static void swap_ext(const char *path, const char *ext, char *buf, size_t size)
+{
+	static const char *const tails[] = { "-fullchain", ".fullchain", "_fullchain", "-chain", "_chain" };
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	size_t n = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+
+	for (size_t i = 0; i < MQ_ARRAY_LEN(tails); i++) {
+		size_t t = strlen(tails[i]);
+		if (n > t && !strncmp(path + n - t, tails[i], t)) {
+			n -= t;
+			break;
+		}
+	}
+	snprintf(buf, size, "%.*s%s", (int)n, path, ext);
+}
+
+/*
+ * The openssl commands that re-issue the served certificate with the same key and subject from
+ * the CA that issued it, naming the user's own files where mqttls found them (server.crt,
+ * server.key, rootCA.crt, rootCA.key — whatever they are called), with ext as the extension
+ * lines. Works with OpenSSL 1.1.1 and 3.x and the bash of every tutorial (-extfile <(...)).
+ */
+static void reissue_cmds_ca(const struct diag_obs *o, struct mq_str *b, const char *ext, const char *ca_override)
+{
+	const struct diag_user_files *u = &o->files;
+	const struct cert_info *l = o->n_chain ? &o->chain[0] : NULL;
+	char crt[600], csr[600], cakey[600];
+	const char *in = u->leaf_crt[0] ? u->leaf_crt : u->chain_crt[0] ? u->chain_crt : NULL;
+	const char *key = u->leaf_key[0] ? u->leaf_key : "server.key";
+	const char *ca = ca_override ? ca_override : u->issuer_crt[0] ? u->issuer_crt : "ca.crt";
+	long long days = l ? (l->not_after - l->not_before + 43200) / DAY : 365;
+	bool guessed;
+
+	if (u->leaf_crt[0])
+		snprintf(crt, sizeof crt, "%s", u->leaf_crt);
+	else if (u->chain_crt[0])
+		swap_ext(u->chain_crt, ".crt", crt, sizeof crt);
+	else
+		snprintf(crt, sizeof crt, "server.crt");
+	swap_ext(crt, ".csr", csr, sizeof csr);
+	if (u->issuer_key[0] && !ca_override)
+		snprintf(cakey, sizeof cakey, "%s", u->issuer_key);
+	else
+		swap_ext(ca, ".key", cakey, sizeof cakey);
+	if (days < 1 || days > 397)
+		days = 397;
+	guessed = !in || !u->leaf_key[0] || (!ca_override && (!u->issuer_crt[0] || !u->issuer_key[0]));
+
+	mq_str_printf(b, "  openssl x509 -x509toreq -in ");
+	put_path(b, in ? in : crt);
+	mq_str_printf(b, " -signkey ");
+	put_path(b, key);
+	mq_str_printf(b, " -out ");
+	put_path(b, csr);
+	mq_str_printf(b, "\n  openssl x509 -req -in ");
+	put_path(b, csr);
+	mq_str_printf(b, " -CA ");
+	put_path(b, ca);
+	mq_str_printf(b, " -CAkey ");
+	put_path(b, cakey);
+	mq_str_printf(b, " -CAcreateserial -days %lld -sha256 -out ", days);
+	put_path(b, crt);
+	mq_str_printf(b, " -extfile <(printf '%s')\n", ext);
+	if (u->chain_crt[0] && u->issuer_crt[0] && !u->issuer_is_root && !ca_override) {
+		mq_str_printf(b, "  cat ");
+		put_path(b, crt);
+		mq_str_printf(b, " ");
+		put_path(b, u->issuer_crt);
+		mq_str_printf(b, " > ");
+		put_path(b, u->chain_crt);
+		mq_str_printf(b, "    # the chain file the broker serves\n");
+	} else if (o->n_chain > 1 && !o->chain[1].self_signed && !u->chain_crt[0]) {
+		mq_str_printf(b, "  cat ");
+		put_path(b, crt);
+		mq_str_printf(b, " intermediate.crt > server-fullchain.crt    # the broker sends a chain: rebuild its certfile\n");
+	}
+	mq_str_printf(b, "  sudo systemctl restart mosquitto    # mosquitto reads certfile at start (or: kill -HUP its pid)");
+	if (guessed) {
+		struct mq_str g = { 0 };
+		if (!in)
+			mq_str_printf(&g, "%sserver.crt", g.len ? ", " : "");
+		if (!u->leaf_key[0])
+			mq_str_printf(&g, "%sserver.key", g.len ? ", " : "");
+		if (!ca_override && !u->issuer_crt[0])
+			mq_str_printf(&g, "%sca.crt", g.len ? ", " : "");
+		if (!ca_override && !u->issuer_key[0]) {
+			mq_str_printf(&g, "%s", g.len ? ", " : "");
+			put_path(&g, cakey);
+		}
+		mq_str_printf(b, "\n  (%s: not found beside --cafile — put the broker's certfile and keyfile and the CA that signed them in their place)", g.s);
+		mq_str_free(&g);
+	}
+}
+
+static void reissue_cmds(const struct diag_obs *o, struct mq_str *b, const char *ext)
+{
+	reissue_cmds_ca(o, b, ext, NULL);
+}
+
+/* Extension lines for a re-issued server certificate: its SANs (with extra first) and, when
+ * the old one restricted them, a server purpose. purpose_fix: always set serverAuth and a key
+ * usage that suits the key. */
+static void server_ext(const struct diag_obs *o, const char *san, bool purpose_fix, struct mq_str *b)
+{
+	const struct cert_info *l = o->n_chain ? &o->chain[0] : NULL;
+	bool ec = l && l->key && strncmp(l->key, "RSA", 3);
+
+	if (san && *san)
+		mq_str_printf(b, "subjectAltName=%s\\n", san);
+	if (purpose_fix || (l && l->has_eku))
+		mq_str_printf(b, "extendedKeyUsage=serverAuth\\n");
+	if (purpose_fix || (l && l->has_key_usage))
+		mq_str_printf(b, "keyUsage=%s\\n", ec ? "digitalSignature" : "digitalSignature,keyEncipherment");
+}
+
+/* The SANs the certificate has now, as an openssl list. */
+static void san_now(const struct diag_obs *o, struct mq_str *b)
+{
+	const struct cert_info *l = o->n_chain ? &o->chain[0] : NULL;
+
+	for (size_t i = 0; l && i < l->n_san_dns; i++) {
+		char *e = mq_escape_dup(l->san_dns[i], strlen(l->san_dns[i]));
+		if (e && !strpbrk(e, " '\"\\%"))
+			mq_str_printf(b, "%sDNS:%s", b->len ? "," : "", e);
+		free(e);
+	}
+	for (size_t i = 0; l && i < l->n_san_ip; i++)
+		mq_str_printf(b, "%sIP:%s", b->len ? "," : "", l->san_ip[i]);
+}
+
 /* ---------------------------------------------------------------- local files */
 
 static const char *file_state_text(enum diag_file_state s)
@@ -292,7 +440,14 @@ static void e_cafile_not_ca(const struct diag_obs *o, struct rule_out *out)
 		put_untrusted(&out->detail, o->chain[o->n_chain - 1].issuer);
 		mq_str_printf(&out->detail, "\": that is the CA to give.");
 	}
-	mq_str_printf(&out->fix, "openssl x509 -in %s -noout -subject -issuer -ext basicConstraints\nUse the CA's certificate instead: --cafile ca.crt (with mqttls certs: DIR/ca.crt)", o->cafile.path);
+	if (o->cafile_issuer[0]) {
+		mq_str_printf(&out->detail, " The CA that issued it is %s.", o->cafile_issuer);
+		mq_str_printf(&out->fix, "Use the CA's certificate instead: --cafile ");
+		put_path(&out->fix, o->cafile_issuer);
+		mq_str_printf(&out->fix, "    # the same file goes into the ESP32 sketch (setCACert)");
+	} else {
+		mq_str_printf(&out->fix, "openssl x509 -in %s -noout -subject -issuer -ext basicConstraints\nUse the CA's certificate instead: --cafile ca.crt (with mqttls certs: DIR/ca.crt)", o->cafile.path);
+	}
 	mq_str_printf(&out->seen, "mosquitto_pub: Error: A TLS error occurred.\nESP32 with this file in setCACert(): -0x2700 (-9984) verify flags 0x08 NOT_TRUSTED, rc=-2.");
 }
 
@@ -657,15 +812,60 @@ static void e_expired(const struct diag_obs *o, struct rule_out *out)
 		mq_str_printf(&out->detail, "A certificate in the broker's chain (depth %d, from your CA file) has expired.", d);
 	}
 	if (d == 0) {
-		struct mq_str ol = { 0 }, ml = { 0 };
-		san_args(o, &ol, &ml);
-		mq_str_printf(&out->fix, "Issue a new broker certificate and restart mosquitto:\n  mqttls certs server broker %s --dir DIR --force\n"
-			      "or: openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -days 397 -copy_extensions copyall -out broker.crt\n"
-			      "then: sudo systemctl restart mosquitto", ml.s);
+		struct mq_str ol = { 0 }, ml = { 0 }, ext = { 0 };
+		struct mq_str unused = { 0 };
+		san_now(o, &ol);
+		san_args(o, &unused, &ml);
+		mq_str_free(&unused);
+		server_ext(o, ol.s, false, &ext);
+		if (o->pki_dir[0])
+			mq_str_printf(&out->fix, "Issue a new broker certificate and restart mosquitto:\n  mqttls certs server broker %s --dir DIR --force\nor with openssl:\n", ml.s);
+		else
+			mq_str_printf(&out->fix, "Issue it again from your CA, valid from now (same key, subject and names), then restart mosquitto:\n");
+		reissue_cmds(o, &out->fix, ext.s);
 		mq_str_free(&ol);
 		mq_str_free(&ml);
+		mq_str_free(&ext);
+	} else if (c && !c->self_signed) {
+		const struct diag_user_files *u = &o->files;
+		bool mine = d == 1 && u->issuer_crt[0];
+		const char *ic = mine ? u->issuer_crt : "intermediate.crt";
+		char icsr[600], ikey[600], rkey[600];
+		swap_ext(ic, ".csr", icsr, sizeof icsr);
+		if (mine && u->issuer_key[0])
+			snprintf(ikey, sizeof ikey, "%s", u->issuer_key);
+		else
+			swap_ext(ic, ".key", ikey, sizeof ikey);
+		if (u->root_key[0])
+			snprintf(rkey, sizeof rkey, "%s", u->root_key);
+		else
+			swap_ext(u->root_crt[0] ? u->root_crt : "ca.crt", ".key", rkey, sizeof rkey);
+		mq_str_printf(&out->fix, "The intermediate CA expired (the root above it has not): issue it again from the root with the same key and subject,\n  openssl x509 -x509toreq -in ");
+		put_path(&out->fix, ic);
+		mq_str_printf(&out->fix, " -signkey ");
+		put_path(&out->fix, ikey);
+		mq_str_printf(&out->fix, " -out ");
+		put_path(&out->fix, icsr);
+		mq_str_printf(&out->fix, "\n  openssl x509 -req -in ");
+		put_path(&out->fix, icsr);
+		mq_str_printf(&out->fix, " -CA ");
+		put_path(&out->fix, u->root_crt[0] ? u->root_crt : "ca.crt");
+		mq_str_printf(&out->fix, " -CAkey ");
+		put_path(&out->fix, rkey);
+		mq_str_printf(&out->fix, " -CAcreateserial -days 1825 -sha256 -out ");
+		put_path(&out->fix, ic);
+		mq_str_printf(&out->fix, " -extfile <(printf 'basicConstraints=critical,CA:TRUE,pathlen:0\\nkeyUsage=critical,keyCertSign,cRLSign\\n')\n  cat ");
+		put_path(&out->fix, u->leaf_crt[0] ? u->leaf_crt : "server.crt");
+		mq_str_printf(&out->fix, " ");
+		put_path(&out->fix, ic);
+		mq_str_printf(&out->fix, " > ");
+		put_path(&out->fix, u->chain_crt[0] ? u->chain_crt : "server-fullchain.crt");
+		mq_str_printf(&out->fix, "    # the chain the broker sends\n  sudo systemctl restart mosquitto\n"
+			      "Devices that trust the root need no change; the certificates the intermediate issued stay valid.");
 	} else {
-		mq_str_printf(&out->fix, "The CA itself expired: make a new CA, re-issue the broker and device certificates under it, and give devices the new CA (mqttls certs init --dir DIR --force).");
+		mq_str_printf(&out->fix, "The root CA itself expired: every device trusts this very certificate, so all of them need a new one. "
+			      "Make a new root (or re-sign the old key with new dates: openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj \"<same subject>\" -out ca.crt), "
+			      "re-issue what it signed if the key changed, and give every device the new CA file (ESP32: setCACert, mqttls certs export-esp32).");
 	}
 	seen_device_rejects(&out->seen, 0x01, "Error: A TLS error occurred.");
 	mq_str_printf(&out->seen, "\nNote: ESP-IDF leaves MBEDTLS_HAVE_TIME_DATE off by default; such an ESP32 ignores dates and still connects.");
@@ -697,13 +897,26 @@ static void e_not_yet(const struct diag_obs *o, struct rule_out *out)
 		mq_str_printf(&out->detail, "The device's clock is behind the certificate's start.");
 	else
 		mq_str_printf(&out->detail, "The certificate was issued with a future start date, or this clock is behind.");
-	if (device)
+	if (device) {
 		mq_str_printf(&out->fix, "Set the device's clock before its first handshake: configTime(0, 0, \"pool.ntp.org\") in the sketch "
 			      "(esp_sntp_init() in ESP-IDF), then wait until time() is past the certificate's start.\n"
 			      "The certificate itself needs nothing.");
-	else
-		mq_str_printf(&out->fix, "date -u; timedatectl    # is this clock right?\nIf it is, re-issue the certificate starting now: mqttls certs server broker --dir DIR --force\n"
-			      "On a device, set the clock (NTP: configTime()) before connecting.");
+	} else {
+		mq_str_printf(&out->fix, "date -u; timedatectl    # is this clock right?\n");
+		if (d == 0) {
+			struct mq_str ol = { 0 }, ext = { 0 };
+			san_now(o, &ol);
+			server_ext(o, ol.s, false, &ext);
+			mq_str_printf(&out->fix, "If it is, issue the certificate again starting now%s:\n", o->pki_dir[0] ? " (mqttls certs server broker --dir DIR --force, or)" : "");
+			reissue_cmds(o, &out->fix, ext.s);
+			mq_str_printf(&out->fix, "\n");
+			mq_str_free(&ol);
+			mq_str_free(&ext);
+		} else {
+			mq_str_printf(&out->fix, "If it is, the CA at depth %d was issued with a future start: issue it again starting now.\n", d);
+		}
+		mq_str_printf(&out->fix, "On a device, set the clock (NTP: configTime()) before connecting.");
+	}
 	seen_device_rejects(&out->seen, 0x200, "Error: A TLS error occurred.");
 	mq_str_printf(&out->seen, "\nNote: an ESP32 whose mbedTLS was built without CONFIG_MBEDTLS_HAVE_TIME_DATE (ESP-IDF's default, and Arduino-ESP32's libraries) checks no dates at all and connects anyway.");
 }
@@ -755,9 +968,22 @@ static void e_incomplete(const struct diag_obs *o, struct rule_out *out)
 	mq_str_printf(&out->detail, "\", which the broker does not send. That certificate is in %s and is signed by your CA, so it is an intermediate: "
 		      "a client that trusts only the root (an ESP32 with setCACert(root), mosquitto_pub --cafile %s) cannot build the chain.",
 		      o->issuer_path, o->t->cafile ? o->t->cafile : "ca.crt");
-	mq_str_printf(&out->fix, "Give mosquitto the full chain (leaf first, then the intermediate):\n  cat broker.crt %s > broker-fullchain.crt\n"
-		      "  certfile /etc/mosquitto/certs/broker-fullchain.crt    # in the listener block\nthen sudo systemctl restart mosquitto",
-		      o->issuer_path);
+	{
+		const struct diag_user_files *u = &o->files;
+		char chain[600];
+		const char *leafp = u->leaf_crt[0] ? u->leaf_crt : "server.crt";
+		swap_ext(leafp, "-fullchain.crt", chain, sizeof chain);
+		mq_str_printf(&out->fix, "Give mosquitto the full chain (leaf first, then the intermediate):\n  cat ");
+		put_path(&out->fix, leafp);
+		mq_str_printf(&out->fix, " ");
+		put_path(&out->fix, o->issuer_path);
+		mq_str_printf(&out->fix, " > ");
+		put_path(&out->fix, chain);
+		mq_str_printf(&out->fix, "\n  certfile ");
+		put_path(&out->fix, chain);
+		mq_str_printf(&out->fix, "    # in the listener block of mosquitto.conf, instead of the certificate alone\nthen sudo systemctl restart mosquitto%s",
+			      u->leaf_crt[0] ? "" : "\n  (server.crt: the certificate mosquitto serves now, its certfile)");
+	}
 	seen_device_rejects(&out->seen, 0x08, "Error: A TLS error occurred.");
 	mq_str_printf(&out->seen, "\nopenssl s_client: verify error:num=20:unable to get local issuer certificate, then num=21:unable to verify the first certificate.");
 }
@@ -773,46 +999,117 @@ static bool c_wrong_ca(const struct diag_obs *o, const struct findings *fs)
 	       has_verr(o, X509_V_ERR_CERT_REJECTED);
 }
 
+static void list_cas(const struct diag_obs *o, struct rule_out *out)
+{
+	for (size_t i = 0; i < o->n_ca && i < 3; i++) {
+		mq_str_printf(&out->detail, "%s\"", i ? ", " : "");
+		put_untrusted(&out->detail, o->ca[i].subject);
+		mq_str_printf(&out->detail, "\"");
+	}
+	if (o->n_ca > 3)
+		mq_str_printf(&out->detail, " and %zu more", o->n_ca - 3);
+}
+
 static void e_wrong_ca(const struct diag_obs *o, struct rule_out *out)
 {
 	const struct cert_info *top = &o->chain[o->n_chain - 1];
 	const char *ca = o->t->cafile ? o->t->cafile : o->t->capath ? o->t->capath : "the system's CA store";
 
-	mq_str_printf(&out->title, "The broker's certificate does not lead to the CA you trust");
-	if (has_verr(o, X509_V_ERR_CERT_SIGNATURE_FAILURE)) {
+	if (o->cafile_partial[0]) {
+		/* The CA file has the issuing CA, but not a root: OpenSSL wants the chain to end at one. */
+		mq_str_printf(&out->title, "Your CA file stops at an intermediate CA: the root above it is missing");
+		mq_str_printf(&out->detail, "%s holds \"", ca);
+		put_untrusted(&out->detail, o->cafile_partial);
+		mq_str_printf(&out->detail, "\", which does sign the broker's chain, but is itself issued by another CA that is not in the file. "
+			      "OpenSSL clients (mosquitto_pub, libmosquitto, this diagnosis) accept a chain only when it ends at a self-signed root they trust; "
+			      "an ESP32 (mbedTLS) accepts the intermediate alone, so a device may connect where mosquitto_pub fails.");
+		if (o->cafile_root[0])
+			mq_str_printf(&out->detail, " The root is in %s.", o->cafile_root);
+		if (o->n_chain > 1) {
+			mq_str_printf(&out->fix, "The broker already sends the intermediate: trust the root instead, --cafile ");
+			put_path(&out->fix, o->cafile_root[0] ? o->cafile_root : "ca.crt");
+			mq_str_printf(&out->fix, "%s", o->cafile_root[0] ? "" : "    # the root CA's certificate");
+		} else {
+			mq_str_printf(&out->fix, "Give the root as well:\n  cat ");
+			put_path(&out->fix, ca);
+			mq_str_printf(&out->fix, " ");
+			put_path(&out->fix, o->cafile_root[0] ? o->cafile_root : "ca.crt");
+			mq_str_printf(&out->fix, " > ca-chain.crt; then --cafile ca-chain.crt%s\n"
+				      "Better: let the broker send the intermediate (certfile = server certificate + intermediate) and give clients only the root.",
+				      o->cafile_root[0] ? "" : "    # ca.crt: the root CA's certificate");
+		}
+		seen_device_rejects(&out->seen, 0x08, "Error: A TLS error occurred.");
+		mq_str_printf(&out->seen, "\nAn ESP32 given the same intermediate in setCACert() connects: mbedTLS trusts any certificate it is given.");
+		return;
+	}
+	if (o->capath_unhashed[0]) {
+		mq_str_printf(&out->title, "--capath holds the right CA, but OpenSSL cannot find it there");
+		mq_str_printf(&out->detail, "%s in --capath %s is the CA the broker's chain needs, but OpenSSL looks certificates up in a directory by "
+			      "the hash of their subject (links named like 1a2b3c4d.0), and this directory has no such link for it: the directory was never hashed.",
+			      o->capath_unhashed, o->t->capath);
+		mq_str_printf(&out->fix, "openssl rehash ");
+		put_path(&out->fix, o->t->capath);
+		mq_str_printf(&out->fix, "    # or c_rehash; again whenever a CA is added\nor give the file itself: --cafile ");
+		put_path(&out->fix, o->capath_unhashed);
+		mq_str_printf(&out->seen, "mosquitto_pub --capath: Error: A TLS error occurred. (the same lookup). An ESP32 has no capath: it is given the CA itself.");
+		return;
+	}
+	if (has_verr(o, X509_V_ERR_CERT_SIGNATURE_FAILURE) || o->ca_same_name[0]) {
+		mq_str_printf(&out->title, "The CA was made again under the same name: the broker's certificate is from the old one");
 		mq_str_printf(&out->detail, "The broker's chain names \"");
-		put_untrusted(&out->detail, top->issuer);
-		mq_str_printf(&out->detail, "\" as its issuer, and %s has a CA of that very name, but the signature does not verify with its key: "
-			      "the CA was re-generated with the same name (a new key), and one side still has the old one.", ca);
-	} else {
+		put_untrusted(&out->detail, top->self_signed ? top->subject : top->issuer);
+		mq_str_printf(&out->detail, "\" as its CA, and %s has a CA of that very name, but with another key: the broker's certificate does not verify with it. "
+			      "The CA was generated again (openssl req -x509 with a new key, same -subj) after the broker certificate was signed, and one side still has the old one.", ca);
+		mq_str_printf(&out->fix, "Re-issue the broker certificate from the CA you now give devices (same key and subject), then restart mosquitto:\n");
+		{
+			struct mq_str ol = { 0 }, ext = { 0 };
+			san_now(o, &ol);
+			server_ext(o, ol.s, false, &ext);
+			reissue_cmds_ca(o, &out->fix, ext.s, o->t->cafile);
+			mq_str_free(&ol);
+			mq_str_free(&ext);
+		}
+		mq_str_printf(&out->fix, "\nand replace the broker's cafile with %s too. Or, if the old CA certificate still exists, give devices that one.", ca);
+		seen_device_rejects(&out->seen, 0x08, "Error: A TLS error occurred.");
+		return;
+	}
+	mq_str_printf(&out->title, "The broker's certificate does not lead to the CA you trust");
+	if (top->self_signed)
+		mq_str_printf(&out->detail, "The broker's chain ends at the root CA \"");
+	else
 		mq_str_printf(&out->detail, "The broker's chain ends with \"");
-		put_untrusted(&out->detail, top->subject);
+	put_untrusted(&out->detail, top->subject);
+	if (!top->self_signed) {
 		mq_str_printf(&out->detail, "\", issued by \"");
 		put_untrusted(&out->detail, top->issuer);
-		mq_str_printf(&out->detail, "\"; %s holds ", ca);
-		if (o->n_ca) {
-			for (size_t i = 0; i < o->n_ca && i < 3; i++) {
-				mq_str_printf(&out->detail, "%s\"", i ? ", " : "");
-				put_untrusted(&out->detail, o->ca[i].subject);
-				mq_str_printf(&out->detail, "\"");
-			}
-		} else {
-			mq_str_printf(&out->detail, "no CA that issued it");
-		}
-		mq_str_printf(&out->detail, ". The broker's certificate was issued by a different CA than the one you give.");
-		if (o->issuer_found)
-			mq_str_printf(&out->detail, " The issuing CA is %s, which is not signed by your CA.", o->issuer_path);
-		else
-			mq_str_printf(&out->detail, " (If that issuer is an intermediate of your CA, the broker must send it: see INCOMPLETE_CHAIN.)");
 	}
+	mq_str_printf(&out->detail, "\"%s; %s holds ", top->self_signed ? " (a root the broker sends is trusted only if the client already has it)" : "", ca);
+	if (o->n_ca)
+		list_cas(o, out);
+	else
+		mq_str_printf(&out->detail, "no CA that issued it");
+	mq_str_printf(&out->detail, ". The broker's certificate was issued by a different CA than the one you give.");
 	if (o->issuer_found)
-		mq_str_printf(&out->fix, "Trust the CA that issued the broker's certificate: --cafile %s (ESP32: mqttls certs export-esp32 %s)\n"
-			      "or give the broker a certificate from your CA: mqttls certs server broker --dir DIR, certfile DIR/broker-fullchain.crt",
-			      o->issuer_path, o->issuer_path);
+		mq_str_printf(&out->detail, " The issuing CA is %s, which is not signed by your CA.", o->issuer_path);
+	else if (!top->self_signed)
+		mq_str_printf(&out->detail, " (If that issuer is an intermediate of your CA, the broker must send it: see INCOMPLETE_CHAIN.)");
+	if (o->issuer_found)
+		mq_str_printf(&out->fix, "Trust the CA that issued the broker's certificate: --cafile %s (ESP32: mqttls certs export-esp32 %s)", o->issuer_path, o->issuer_path);
 	else
 		mq_str_printf(&out->fix, "Find which CA signed the broker's certificate:\n  openssl s_client -connect %s:%d -showcerts </dev/null | grep -E 's:|i:'\n"
-			      "then give that CA's certificate with --cafile (ESP32: setCACert with it), or re-issue the broker certificate from your CA.",
+			      "then give that CA's certificate with --cafile (ESP32: setCACert with it)",
 			      o->t->host, o->t->port);
+	if (o->t->cafile && o->cafile.state == DIAG_FILE_OK && o->n_ca == 1) {
+		struct mq_str ol = { 0 }, ext = { 0 };
+		san_now(o, &ol);
+		server_ext(o, ol.s, false, &ext);
+		mq_str_printf(&out->fix, "\nor re-issue the broker certificate from the CA you give (same key and subject), then restart mosquitto:\n");
+		reissue_cmds_ca(o, &out->fix, ext.s, o->t->cafile);
+		mq_str_free(&ol);
+		mq_str_free(&ext);
+	} else {
+		mq_str_printf(&out->fix, ", or re-issue the broker certificate from your CA.");
+	}
 	seen_device_rejects(&out->seen, 0x08, "Error: A TLS error occurred.");
 }
 
@@ -838,20 +1135,21 @@ static void names_detail(const struct diag_obs *o, struct rule_out *out, const c
 
 static void san_fix(const struct diag_obs *o, struct rule_out *out)
 {
-	struct mq_str ol = { 0 }, ml = { 0 };
-	char cn[128];
+	struct mq_str ol = { 0 }, ml = { 0 }, ext = { 0 };
+	const char *what = tlsctx_is_ip(o->t->host) ? "IP address" : "name";
 
 	san_args(o, &ol, &ml);
-	snprintf(cn, sizeof cn, "%s", o->t->host);
-	mq_str_printf(&out->fix, "Re-issue the broker certificate with this %s in its subjectAltName, then restart mosquitto:\n"
-		      "  mqttls certs server broker %s --dir DIR --force\nor with openssl:\n"
-		      "  openssl req -new -key broker.key -subj \"/CN=%s\" -addext \"subjectAltName=%s\" -out broker.csr\n"
-		      "  openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 397 -copy_extensions copyall -out broker.crt\n"
-		      "  cat broker.crt intermediate.crt > broker-fullchain.crt    # when an intermediate signs\n"
-		      "Or connect with a name the certificate already has.",
-		      tlsctx_is_ip(o->t->host) ? "IP address" : "name", ml.s, cn, ol.s);
+	server_ext(o, ol.s, false, &ext);
+	if (o->pki_dir[0])
+		mq_str_printf(&out->fix, "Re-issue the broker certificate with this %s in its subjectAltName, then restart mosquitto:\n"
+			      "  mqttls certs server broker %s --dir DIR --force\nor with openssl, same key and subject:\n", what, ml.s);
+	else
+		mq_str_printf(&out->fix, "Re-issue the broker certificate from your CA with this %s in its subjectAltName (same key and subject), then restart mosquitto:\n", what);
+	reissue_cmds(o, &out->fix, ext.s);
+	mq_str_printf(&out->fix, "\nOr connect with a name the certificate already has.");
 	mq_str_free(&ol);
 	mq_str_free(&ml);
+	mq_str_free(&ext);
 }
 
 static void e_hostname(const struct diag_obs *o, struct rule_out *out)
@@ -878,15 +1176,30 @@ static void e_ip_san(const struct diag_obs *o, struct rule_out *out)
 	mq_str_printf(&out->seen, "\nNote: mbedTLS before 3.5 ignores IP SANs entirely; such an ESP32 needs the address in a DNS: entry (or the CN without any SAN).");
 }
 
+/* A key usage that leaves out digitalSignature: the key may not sign, and every forward-secret
+ * handshake (all of TLS 1.3, ECDHE in TLS 1.2) makes the server sign. OpenSSL clients do not
+ * check this for the server's certificate; mbedTLS does (BADCERT_KEY_USAGE). */
+static bool ku_cannot_sign(const struct cert_info *l)
+{
+	if (!l || !l->has_key_usage)
+		return false;
+	for (size_t i = 0; i < l->n_key_usage; i++)
+		if (!strcmp(l->key_usage[i], "digitalSignature"))
+			return false;
+	return true;
+}
+
 static bool c_purpose(const struct diag_obs *o, const struct findings *fs)
 {
 	(void)fs;
-	return verify_applies(o) && (verr_depth(o, X509_V_ERR_INVALID_PURPOSE) == 0 || verr_depth(o, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE) == 0);
+	return verify_applies(o) && (verr_depth(o, X509_V_ERR_INVALID_PURPOSE) == 0 || verr_depth(o, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE) == 0 ||
+				     ku_cannot_sign(leaf(o)));
 }
 
 static void e_purpose(const struct diag_obs *o, struct rule_out *out)
 {
 	const struct cert_info *l = leaf(o);
+	bool eku_bad = verr_depth(o, X509_V_ERR_INVALID_PURPOSE) == 0;
 
 	mq_str_printf(&out->title, "The broker certificate is not allowed for TLS server use");
 	mq_str_printf(&out->detail, "The broker's certificate has extended key usage ");
@@ -903,9 +1216,26 @@ static void e_purpose(const struct diag_obs *o, struct rule_out *out)
 			mq_str_printf(&out->detail, "%s%s", i ? ", " : "", l->key_usage[i]);
 	else
 		mq_str_printf(&out->detail, "(none)");
+	if (!eku_bad && ku_cannot_sign(l))
+		mq_str_printf(&out->detail, ": its key may not sign (no digitalSignature), yet every TLS 1.3 handshake and every ECDHE suite of TLS 1.2 "
+			      "makes the broker sign with it. OpenSSL clients (mosquitto_pub, %s) do not check this for a server and connect; "
+			      "mbedTLS devices (ESP32) and browsers refuse the certificate.", o->tls && o->tls->handshake_done ? "this diagnosis" : "mqttls");
+	else
 	mq_str_printf(&out->detail, ": a TLS server certificate needs serverAuth (and digitalSignature when key usage is present). It looks like a device (client) certificate.");
-	mq_str_printf(&out->fix, "Issue a server certificate: mqttls certs server broker --dir DIR\nor with openssl: -addext \"extendedKeyUsage=serverAuth\" -addext \"keyUsage=digitalSignature,keyEncipherment\"");
-	seen_device_rejects(&out->seen, 0x1000, "Error: A TLS error occurred.");
+	{
+		struct mq_str ol = { 0 }, ext = { 0 };
+		san_now(o, &ol);
+		server_ext(o, ol.s, true, &ext);
+		if (o->pki_dir[0])
+			mq_str_printf(&out->fix, "Issue a server certificate: mqttls certs server broker --dir DIR --force\nor with openssl:\n");
+		else
+			mq_str_printf(&out->fix, "Issue it again as a server certificate (same key, subject and names), then restart mosquitto:\n");
+		reissue_cmds(o, &out->fix, ext.s);
+		mq_str_free(&ol);
+		mq_str_free(&ext);
+	}
+	seen_device_rejects(&out->seen, !eku_bad && ku_cannot_sign(l) ? 0x800 : 0x1000,
+			    !eku_bad && ku_cannot_sign(l) ? "connects (OpenSSL does not check a server's key usage)." : "Error: A TLS error occurred.");
 }
 
 static bool c_verify_other(const struct diag_obs *o, const struct findings *fs)
@@ -1237,30 +1567,62 @@ static bool c_acl(const struct diag_obs *o, const struct findings *fs)
 	return o->mq && (o->mq->end == MQCONN_END_SUB_DENIED || o->mq->end == MQCONN_END_PUB_DENIED || o->mq->end == MQCONN_END_ROUNDTRIP_TIMEOUT);
 }
 
+/* What the round trip tells about the direction an ACL denies: 'w' writing, 'r' reading, '?' either. */
+static char acl_direction(const struct diag_obs *o)
+{
+	const struct mqconn_result *m = o->mq;
+
+	if (m->end == MQCONN_END_PUB_DENIED)
+		return 'w';
+	if (m->end == MQCONN_END_SUB_DENIED)
+		return 'r';
+	/* MQTT 5 reports a denied publish in its PUBACK: an accepted publish that never comes back
+	 * was held back from this reader. MQTT 3.1.1 acknowledges a denied publish all the same. */
+	if (m->mqtt_version == MQTT_PROTOCOL_V5 && m->published && m->puback_rc < 0x80 && m->subscribed && m->granted_qos < 0x80 && o->t->qos > 0)
+		return 'r';
+	return '?';
+}
+
 static void e_acl(const struct diag_obs *o, struct rule_out *out)
 {
 	const struct mqconn_result *m = o->mq;
-	char topic[600];
+	char topic[600], dir = acl_direction(o);
+	const char *who = o->t->user ? o->t->user : (m->rec.client_cert_sent && o->client && o->client->cn) ? o->client->cn : NULL;
+	const char *base = o->t->topic && *o->t->topic ? o->t->topic : "mqttls";
 
 	mq_escape(m->topic, strlen(m->topic), topic, sizeof topic);
-	mq_str_printf(&out->title, "Publishing or subscribing on %s is denied", topic);
+	mq_str_printf(&out->title, "%s %s is denied", dir == 'w' ? "Publishing on" : dir == 'r' ? "Reading" : "Publishing or subscribing on", topic);
 	if (m->end == MQCONN_END_SUB_DENIED)
 		mq_str_printf(&out->detail, "The broker refused the subscription to %s (SUBACK 0x%02X).", topic, m->granted_qos);
 	else if (m->end == MQCONN_END_PUB_DENIED)
 		mq_str_printf(&out->detail, "The broker refused the publish to %s (PUBACK reason 0x%02X %s).", topic, m->puback_rc,
 			      mqttdec_reason_name(5, 4, (uint8_t)m->puback_rc));
+	else if (dir == 'r')
+		mq_str_printf(&out->detail, "The broker granted the subscription to %s and accepted the publish to it (PUBACK reason 0x%02X; MQTT 5 says 0x87 when the ACL "
+			      "denies writing), but never delivered the message within %.0f s: the ACL lets this client write here, not read.",
+			      topic, m->puback_rc, o->timeout);
 	else
 		mq_str_printf(&out->detail, "Subscribed to %s%s and published to it at QoS %d%s, but the message never came back within %.0f s. "
 			      "MQTT 3.1.1 brokers drop a denied publish without telling the client (the PUBACK still comes), and hold back messages the client may not read: "
-			      "an ACL denies writing to this topic, or reading it.",
+			      "an ACL denies writing to this topic, or reading it (with -V 5 the PUBACK tells which).",
 			      topic, m->subscribed ? " (granted)" : " (no SUBACK)", o->t->qos, m->published ? " (acknowledged)" : "", o->timeout);
 	mq_str_printf(&out->detail, " The topic is a unique one under your -t, so that no other client's messages interfere.");
-	mq_str_printf(&out->fix, "In the broker's acl_file, for this user (or 'pattern' for all):\n  user %s\n  topic readwrite %s/#\n"
-		      "or per device: pattern readwrite devices/%%u/#\nthen sudo systemctl reload mosquitto (SIGHUP re-reads the ACL)",
-		      o->t->user ? o->t->user : (o->mq->rec.client_cert_sent ? "<certificate CN>" : "<username>"),
-		      o->t->topic && *o->t->topic ? o->t->topic : "mqttls");
+	mq_str_printf(&out->fix, "In the broker's acl_file, for this %s (or with 'pattern' and %%u for every one):\n  user ",
+		      m->rec.client_cert_sent && !o->t->user ? "certificate's CN, the username with use_identity_as_username" : "user");
+	if (who)
+		put_untrusted(&out->fix, who);
+	else
+		mq_str_printf(&out->fix, "<username>");
+	mq_str_printf(&out->fix, "\n  topic %s %s/#\nthen sudo systemctl reload mosquitto (SIGHUP re-reads the ACL)",
+		      dir == 'w' ? "write" : dir == 'r' ? "read" : "readwrite", base);
+	if (dir == 'r')
+		mq_str_printf(&out->fix, "\nIf this client should only publish there (a device's telemetry), its ACL is right: the round trip needs reading too — "
+			      "diagnose with -t on a topic it may read and write.");
+	else if (dir == '?')
+		mq_str_printf(&out->fix, "\nA device that should only publish (or only subscribe) there needs just one of the two: diagnose again with -V 5 to see which one is denied.");
 	mq_str_printf(&out->seen, "ESP32: client.publish() returns true and nothing arrives; client.subscribe() returns true (PubSubClient does not check the SUBACK).\n"
-		      "mosquitto_pub: nothing at all — the publish looks successful.\nmosquitto -v: Denied PUBLISH from <client id> (..., '%s', ...)", topic);
+		      "mosquitto_pub: nothing at all — the publish looks successful.\nmosquitto -v: Denied PUBLISH from <client id> (..., '%s', ...)%s", topic,
+		      dir == 'r' ? " does not appear for a denied read: the broker simply does not deliver" : "");
 }
 
 /* ---------------------------------------------------------------- warnings */

@@ -155,6 +155,8 @@ struct diag_session {
 	int weak_pending;
 
 	struct event *ev_kick;
+	struct event *ev_silent;   /* half the timeout into a TLS handshake the broker has not answered */
+	bool main_done;
 	bool done, started;
 	double t_start, t_stage[DIAG_STAGES];
 	bool phase_done[DIAG_PHASE_END + 1];
@@ -487,15 +489,6 @@ static void check_client(struct diag_session *s)
 	ERR_clear_error();
 }
 
-static void local_checks(struct diag_session *s)
-{
-	check_cafile(s);
-	check_capath(s);
-	check_client(s);
-	for (size_t i = 0; i < s->n_ca; i++)
-		add_log(s, "CA file: %s certificate %zu is a %s", s->t.cafile, i, s->ca[i].is_ca ? "CA" : "non-CA certificate");
-}
-
 /* ---------------------------------------------------------------- the missing issuer, on disk */
 
 static bool cert_file_name(const char *n)
@@ -517,53 +510,343 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 }
 
 /*
- * Look in dir for the certificate that signed top. first_only: only a file whose first
- * certificate is it (intermediate.crt rather than some other server's fullchain file).
+ * The user's own PKI files, looked for by content (never by name alone): in the directories of
+ * --cafile, --cert and --capath, and in the directories beside the CA file's — tutorials keep
+ * root/, intermediate/, server/ and devices/ side by side. Bounded in directories, files and
+ * bytes, so a CA file in /etc/ssl/certs costs little.
  */
-static void scan_dir_for_issuer(struct diag_session *s, const char *dir, X509 *top, bool first_only, int *files, size_t *bytes)
-{
-	struct dirent **names = NULL;
-	int n = scandir(dir, &names, NULL, by_name);
+#define SCAN_DIRS 24
+#define SCAN_FILES 400
+#define SCAN_BYTES (8u * 1024 * 1024)
 
+struct pki_scan {
+	char dirs[SCAN_DIRS][PATH_MAX];
+	size_t n_dirs;
+	int files;
+	size_t bytes;
+};
+
+static void scan_add_dir(struct pki_scan *sc, const char *dir)
+{
+	struct stat st;
+
+	if (sc->n_dirs >= SCAN_DIRS || strlen(dir) >= PATH_MAX || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	for (size_t k = 0; k < sc->n_dirs; k++)
+		if (!strcmp(sc->dirs[k], dir))
+			return;
+	snprintf(sc->dirs[sc->n_dirs++], PATH_MAX, "%s", dir);
+}
+
+static void scan_dirs_init(struct diag_session *s, struct pki_scan *sc)
+{
+	const char *files[] = { s->t.cafile, s->t.cert };
+	char tmp[PATH_MAX], dir[PATH_MAX], parent[PATH_MAX];
+
+	memset(sc, 0, sizeof *sc);
+	for (size_t i = 0; i < MQ_ARRAY_LEN(files); i++) {
+		if (!files[i])
+			continue;
+		snprintf(tmp, sizeof tmp, "%s", files[i]);
+		scan_add_dir(sc, dirname(tmp));
+	}
+	if (s->t.capath)
+		scan_add_dir(sc, s->t.capath);
+	if (!s->t.cafile)
+		return;
+	snprintf(tmp, sizeof tmp, "%s", s->t.cafile);
+	snprintf(dir, sizeof dir, "%s", dirname(tmp));
+	snprintf(tmp, sizeof tmp, "%s", dir);
+	snprintf(parent, sizeof parent, "%s", dirname(tmp));
+	if (!strcmp(parent, dir))
+		return;
+	scan_add_dir(sc, parent);
+	{
+		struct dirent **names = NULL;
+		int n = scandir(parent, &names, NULL, by_name);
+		for (int i = 0; i < n; i++) {
+			char sub[PATH_MAX];
+			if (names[i]->d_name[0] != '.' && mq_path_join(sub, sizeof sub, parent, names[i]->d_name))
+				scan_add_dir(sc, sub);
+			free(names[i]);
+		}
+		free(names);
+	}
+}
+
+/* Called for each certificate file; return true to stop the scan. */
+typedef bool (*scan_visit)(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx);
+
+static void scan_pki_files(struct diag_session *s, struct pki_scan *sc, scan_visit visit, void *ctx)
+{
+	bool stop = false;
+
+	for (size_t i = 0; i < sc->n_dirs && !stop; i++) {
+		struct dirent **names = NULL;
+		int n = scandir(sc->dirs[i], &names, NULL, by_name);
+		for (int d = 0; d < n; d++) {
+			const char *name = names[d]->d_name;
+			char path[PATH_MAX];
+			struct stat st;
+			STACK_OF(X509) *sk = NULL;
+			bool der = false;
+			struct mq_err err = { 0 };
+
+			if (stop || sc->files >= SCAN_FILES || sc->bytes >= SCAN_BYTES || name[0] == '.' || !cert_file_name(name) ||
+			    !mq_path_join(path, sizeof path, sc->dirs[i], name) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    st.st_size > 1024 * 1024)
+				continue;
+			sc->files++;
+			sc->bytes += (size_t)st.st_size;
+			if (chain_load_file(path, &sk, &der, &err) < 0) {
+				ERR_clear_error();
+				continue;
+			}
+			stop = visit(s, path, sk, ctx);
+			ERR_clear_error();
+			sk_X509_pop_free(sk, X509_free);
+		}
+		for (int d = 0; d < n; d++)
+			free(names[d]);
+		free(names);
+	}
+	sc->files = 0;
+	sc->bytes = 0;
+}
+
+/* Does c (a CA) sign x? By name and by signature: a CA made again under the same name does not. */
+static bool signs(X509 *c, X509 *x)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(c);
+
+	return !X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(x)) && X509_check_ca(c) >= 1 && pk &&
+	       X509_verify(x, pk) == 1;
+}
+
+struct issuer_look {
+	X509 *top;
+	bool first_only;     /* only a file whose first certificate is it (intermediate.crt, not someone's fullchain) */
+	bool found, chains_to_trusted;
+	char path[512];
+};
+
+static bool visit_issuer(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx)
+{
+	struct issuer_look *l = ctx;
+
+	for (int i = 0; i < sk_X509_num(sk) && (!l->first_only || i == 0); i++) {
+		X509 *c = sk_X509_value(sk, i);
+		if (!signs(c, l->top))
+			continue;
+		l->found = true;
+		snprintf(l->path, sizeof l->path, "%.500s", path);
+		for (int k = 0; s->ca_stack && k < sk_X509_num(s->ca_stack); k++) {
+			X509 *ca = sk_X509_value(s->ca_stack, k);
+			if (X509_cmp(ca, c) && signs(ca, c))
+				l->chains_to_trusted = true;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The CA that signs x among the user's files, a file that starts with it preferred. */
+static bool look_issuer(struct diag_session *s, struct pki_scan *sc, X509 *x, struct issuer_look *l)
+{
+	memset(l, 0, sizeof *l);
+	l->top = x;
+	for (int pass = 0; pass < 2 && !l->found; pass++) {
+		l->first_only = pass == 0;
+		scan_pki_files(s, sc, visit_issuer, l);
+	}
+	return l->found;
+}
+
+/* When the chain stops at an unknown issuer, look for that issuer among the user's files. */
+static void find_missing_issuer(struct diag_session *s, struct pki_scan *sc)
+{
+	struct issuer_look l;
+	X509 *top;
+
+	if (!s->chain_x509 || sk_X509_num(s->chain_x509) == 0)
+		return;
+	top = sk_X509_value(s->chain_x509, sk_X509_num(s->chain_x509) - 1);
+	if (X509_check_issued(top, top) == X509_V_OK || !look_issuer(s, sc, top, &l))
+		return;
+	s->obs.issuer_found = true;
+	s->obs.issuer_chains_to_trusted = l.chains_to_trusted;
+	snprintf(s->obs.issuer_path, sizeof s->obs.issuer_path, "%s", l.path);
+	add_log(s, "the issuer of the broker's last certificate is in %s (%s)", s->obs.issuer_path,
+		s->obs.issuer_chains_to_trusted ? "signed by a CA of --cafile" : "not signed by a CA of --cafile");
+}
+
+/* Is the file at cand a private key for x? One that cannot be read (0600, another owner) or
+ * asks for a password is taken by its name alone: that, not its content, is what the fix names. */
+static bool key_for(const char *cand, X509 *x, bool by_name)
+{
+	struct stat st;
+	BIO *bio;
+	EVP_PKEY *key = NULL;
+	bool asked = false, ok;
+
+	if (stat(cand, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024)
+		return false;
+	bio = BIO_new_file(cand, "r");
+	if (!bio) {
+		ERR_clear_error();
+		return by_name;
+	}
+	key = PEM_read_bio_PrivateKey(bio, NULL, pw_refuse, &asked);
+	ok = key ? X509_check_private_key(x, key) == 1 : asked && by_name;
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The private key of the certificate in crt: by the names people give pairs (server.crt and
+ * server.key, broker-fullchain.crt and broker.key, server-cert.pem and server-key.pem), else
+ * any key in the same directory that matches it. */
+static bool key_beside(const char *crt, X509 *x, char *out, size_t size)
+{
+	static const char *const tails[] = { "-fullchain", ".fullchain", "_fullchain", "-chain", "_chain", "-cert", "_cert", "" };
+	static const char *const kinds[] = { ".key", "-key.pem", "_key.pem", ".key.pem" };
+	char stem[PATH_MAX], cand[PATH_MAX + 16], dir[PATH_MAX];
+	char *dot, *slash;
+	struct dirent **names = NULL;
+	int n;
+	bool found = false;
+
+	snprintf(stem, sizeof stem, "%s", crt);
+	dot = strrchr(stem, '.');
+	slash = strrchr(stem, '/');
+	if (dot && (!slash || dot > slash))
+		*dot = '\0';
+	for (size_t i = 0; i < MQ_ARRAY_LEN(tails); i++) {
+		size_t l = strlen(stem), t = strlen(tails[i]);
+		if (t && (l <= t || strcmp(stem + l - t, tails[i])))
+			continue;
+		for (size_t k = 0; k < MQ_ARRAY_LEN(kinds); k++) {
+			snprintf(cand, sizeof cand, "%.*s%s", (int)(l - t), stem, kinds[k]);
+			if (key_for(cand, x, true) && strlen(cand) < size) {
+				memcpy(out, cand, strlen(cand) + 1);
+				return true;
+			}
+		}
+	}
+	snprintf(cand, sizeof cand, "%s", crt);
+	snprintf(dir, sizeof dir, "%s", dirname(cand));
+	n = scandir(dir, &names, NULL, by_name);
 	for (int d = 0; d < n; d++) {
-		const char *name = names[d]->d_name;
-		char path[PATH_MAX];
-		struct stat st;
+		const char *nm = names[d]->d_name;
+		size_t l = strlen(nm);
+		if (!found && d < 200 && nm[0] != '.' && ((l > 4 && !strcmp(nm + l - 4, ".key")) || (l > 8 && !strcmp(nm + l - 8, "-key.pem"))) &&
+		    mq_path_join(cand, sizeof cand, dir, nm) && key_for(cand, x, false) && strlen(cand) < size) {
+			memcpy(out, cand, strlen(cand) + 1);
+			found = true;
+		}
+		free(names[d]);
+	}
+	free(names);
+	return found;
+}
+
+struct user_look {
+	X509 *leaf, *issuer;
+	X509 *root_of;       /* the issuer when it is an intermediate: the root above it is wanted too */
+};
+
+static bool visit_user(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx)
+{
+	struct user_look *l = ctx;
+	struct diag_user_files *u = &s->obs.files;
+	X509 *first = sk_X509_value(sk, 0);
+
+	if (!first)
+		return false;
+	if (!X509_cmp(first, l->leaf)) {
+		/* The leaf alone (server.crt) is what a re-issue rewrites; leaf + CA is the chain file. */
+		char *slot = sk_X509_num(sk) == 1 ? u->leaf_crt : u->chain_crt;
+		if (!*slot && strlen(path) < sizeof u->leaf_crt)
+			memcpy(slot, path, strlen(path) + 1);
+	}
+	if (l->issuer && !u->issuer_crt[0] && !X509_cmp(first, l->issuer) && strlen(path) < sizeof u->issuer_crt)
+		memcpy(u->issuer_crt, path, strlen(path) + 1);
+	if (l->root_of && !u->root_crt[0] && signs(first, l->root_of) && strlen(path) < sizeof u->root_crt)
+		memcpy(u->root_crt, path, strlen(path) + 1);
+	return u->leaf_crt[0] && u->chain_crt[0] && (!l->issuer || u->issuer_crt[0]) && (!l->root_of || u->root_crt[0]);
+}
+
+/*
+ * The files a fix for the served certificate names: the certificate itself, its key, the CA
+ * that issued it and that CA's key — so the printed openssl commands are the user's own
+ * (server.crt, rootCA.key), whatever tool or tutorial made them.
+ */
+static void find_user_files(struct diag_session *s, struct pki_scan *sc)
+{
+	struct diag_user_files *u = &s->obs.files;
+	struct user_look l = { 0 };
+
+	if (!s->chain_x509 || sk_X509_num(s->chain_x509) == 0)
+		return;
+	l.leaf = sk_X509_value(s->chain_x509, 0);
+	/* Its issuer: sent by the broker, or a CA of --cafile that signs it. */
+	if (sk_X509_num(s->chain_x509) > 1 && signs(sk_X509_value(s->chain_x509, 1), l.leaf))
+		l.issuer = sk_X509_value(s->chain_x509, 1);
+	for (int k = 0; !l.issuer && s->ca_stack && k < sk_X509_num(s->ca_stack); k++)
+		if (signs(sk_X509_value(s->ca_stack, k), l.leaf))
+			l.issuer = sk_X509_value(s->ca_stack, k);
+	if (l.issuer && X509_cmp(l.issuer, l.leaf) == 0)
+		l.issuer = NULL;   /* self-signed: no CA to sign with */
+	u->issuer_is_root = l.issuer && X509_check_issued(l.issuer, l.issuer) == X509_V_OK;
+	if (l.issuer && !u->issuer_is_root)
+		l.root_of = l.issuer;
+	scan_pki_files(s, sc, visit_user, &l);
+	if (u->root_crt[0]) {
 		STACK_OF(X509) *sk = NULL;
 		bool der = false;
 		struct mq_err err = { 0 };
-
-		if (s->obs.issuer_found || *files >= 400 || *bytes >= 8 * 1024 * 1024 || name[0] == '.' || !cert_file_name(name))
-			continue;
-		if (!mq_path_join(path, sizeof path, dir, name) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
-			continue;
-		(*files)++;
-		*bytes += (size_t)st.st_size;
-		if (chain_load_file(path, &sk, &der, &err) < 0) {
-			ERR_clear_error();
-			continue;
-		}
-		for (int i = 0; i < sk_X509_num(sk) && !s->obs.issuer_found && (!first_only || i == 0); i++) {
-			X509 *c = sk_X509_value(sk, i);
-			EVP_PKEY *pk = X509_get0_pubkey(c);
-			if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(top)) || X509_check_ca(c) < 1 || !pk ||
-			    X509_verify(top, pk) != 1)
-				continue;
-			s->obs.issuer_found = true;
-			snprintf(s->obs.issuer_path, sizeof s->obs.issuer_path, "%.500s", path);
-			for (int k = 0; s->ca_stack && k < sk_X509_num(s->ca_stack); k++) {
-				X509 *ca = sk_X509_value(s->ca_stack, k);
-				EVP_PKEY *cpk = X509_get0_pubkey(ca);
-				if (X509_cmp(ca, c) && cpk && X509_check_issued(ca, c) == X509_V_OK && X509_verify(c, cpk) == 1)
-					s->obs.issuer_chains_to_trusted = true;
-			}
-		}
+		if (chain_load_file(u->root_crt, &sk, &der, &err) == 0 && sk_X509_num(sk) > 0)
+			key_beside(u->root_crt, sk_X509_value(sk, 0), u->root_key, sizeof u->root_key);
+		if (sk)
+			sk_X509_pop_free(sk, X509_free);
 		ERR_clear_error();
-		sk_X509_pop_free(sk, X509_free);
 	}
-	for (int d = 0; d < n; d++)
-		free(names[d]);
-	free(names);
+	if (u->leaf_crt[0] || u->chain_crt[0])
+		key_beside(u->leaf_crt[0] ? u->leaf_crt : u->chain_crt, l.leaf, u->leaf_key, sizeof u->leaf_key);
+	if (u->issuer_crt[0])
+		key_beside(u->issuer_crt, l.issuer, u->issuer_key, sizeof u->issuer_key);
+	u->searched = true;
+	if (u->leaf_crt[0] || u->chain_crt[0])
+		add_log(s, "the served certificate is %s%s%s (key %s); its CA %s (key %s)", u->leaf_crt, u->leaf_crt[0] && u->chain_crt[0] ? " and " : "",
+			u->chain_crt, u->leaf_key[0] ? u->leaf_key : "not found", u->issuer_crt[0] ? u->issuer_crt : "not found",
+			u->issuer_key[0] ? u->issuer_key : "not found");
+}
+
+/* The issuer of a non-CA certificate given as --cafile, among the user's files: the CA to give instead. */
+static bool visit_cafile_issuer(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx)
+{
+	X509 *x = ctx;
+	X509 *first = sk_X509_value(sk, 0);
+
+	if (!first || !signs(first, x) || strlen(path) >= sizeof s->obs.cafile_issuer)
+		return false;
+	memcpy(s->obs.cafile_issuer, path, strlen(path) + 1);
+	return true;
+}
+
+static void local_checks(struct diag_session *s)
+{
+	check_cafile(s);
+	if (s->obs.cafile.state == DIAG_FILE_NOT_CA && s->ca_stack && sk_X509_num(s->ca_stack)) {
+		struct pki_scan sc;
+		scan_dirs_init(s, &sc);
+		scan_pki_files(s, &sc, visit_cafile_issuer, sk_X509_value(s->ca_stack, 0));
+	}
+	check_capath(s);
+	check_client(s);
+	for (size_t i = 0; i < s->n_ca; i++)
+		add_log(s, "CA file: %s certificate %zu is a %s", s->t.cafile, i, s->ca[i].is_ca ? "CA" : "non-CA certificate");
 }
 
 /* Which NAME.crt of the user's PKI directory is the certificate the broker serves. */
@@ -607,39 +890,95 @@ static void find_served_name(struct diag_session *s)
 	free(names);
 }
 
-/* When the chain stops at an unknown issuer, look for that issuer next to the files the user gave. */
-static void find_missing_issuer(struct diag_session *s)
+/* The chain's certificates, then the CAs the client trusts: which names what. */
+static X509 *chain_top(struct diag_session *s)
 {
-	X509 *top;
-	char dirs[3][PATH_MAX];
-	size_t nd = 0;
-	int files = 0;
-	size_t bytes = 0;
-	const char *srcs[] = { s->t.cafile, s->t.cert, s->t.capath };
+	return s->chain_x509 && sk_X509_num(s->chain_x509) ? sk_X509_value(s->chain_x509, sk_X509_num(s->chain_x509) - 1) : NULL;
+}
 
-	if (!s->chain_x509 || sk_X509_num(s->chain_x509) == 0)
-		return;
-	top = sk_X509_value(s->chain_x509, sk_X509_num(s->chain_x509) - 1);
-	if (X509_check_issued(top, top) == X509_V_OK)
-		return;
-	for (size_t i = 0; i < MQ_ARRAY_LEN(srcs); i++) {
-		char tmp[PATH_MAX];
-		if (!srcs[i])
-			continue;
-		snprintf(tmp, sizeof tmp, "%s", srcs[i]);
-		snprintf(dirs[nd], sizeof dirs[nd], "%s", i == 2 ? tmp : dirname(tmp));
-		bool dup = false;
-		for (size_t k = 0; k < nd; k++)
-			dup |= !strcmp(dirs[k], dirs[nd]);
-		if (!dup)
-			nd++;
+struct same_name_look {
+	X509 *top;
+};
+
+/* A file of --capath that holds the CA the chain needs (or the very root it sends). */
+static bool visit_capath(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx)
+{
+	struct same_name_look *l = ctx;
+
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		X509 *c = sk_X509_value(sk, i);
+		if ((signs(c, l->top) || !X509_cmp(c, l->top)) && strlen(path) < sizeof s->obs.capath_unhashed) {
+			memcpy(s->obs.capath_unhashed, path, strlen(path) + 1);
+			return true;
+		}
 	}
-	for (int pass = 0; pass < 2 && !s->obs.issuer_found; pass++)
-		for (size_t i = 0; i < nd && !s->obs.issuer_found; i++)
-			scan_dir_for_issuer(s, dirs[i], top, pass == 0, &files, &bytes);
-	if (s->obs.issuer_found)
-		add_log(s, "the issuer of the broker's last certificate is in %s (%s)", s->obs.issuer_path,
-			s->obs.issuer_chains_to_trusted ? "signed by a CA of --cafile" : "not signed by a CA of --cafile");
+	return false;
+}
+
+static void name_of(X509 *x, char *buf, size_t size)
+{
+	struct cert_info ci = { 0 };
+	struct mq_err err = { 0 };
+
+	buf[0] = '\0';
+	if (cert_info_from_x509(x, 0, &ci, &err) == 0 && ci.subject)
+		snprintf(buf, size, "%s", ci.subject);
+	cert_info_free(&ci);
+}
+
+/*
+ * Why the trusted CAs did not verify a chain whose issuer is known by name: a CA of the same
+ * name with another key (made again), the right CA in a --capath that was never hashed, or a CA
+ * file that holds the issuing intermediate but not the root above it.
+ */
+static void find_trust_mismatch(struct diag_session *s, struct pki_scan *sc)
+{
+	X509 *top = chain_top(s);
+	int n = s->chain_x509 ? sk_X509_num(s->chain_x509) : 0;
+
+	if (!top)
+		return;
+	for (int k = 0; s->ca_stack && k < sk_X509_num(s->ca_stack); k++) {
+		X509 *ca = sk_X509_value(s->ca_stack, k);
+		for (int i = 0; i < n && !s->obs.ca_same_name[0] && !s->obs.cafile_partial[0]; i++) {
+			X509 *x = sk_X509_value(s->chain_x509, i);
+			bool self = X509_check_issued(x, x) == X509_V_OK;
+			if (signs(ca, x) || !X509_cmp(ca, x)) {
+				/* It does verify this one: the CA file stops below a root. */
+				if (X509_check_issued(ca, ca) != X509_V_OK) {
+					struct issuer_look l;
+					name_of(ca, s->obs.cafile_partial, sizeof s->obs.cafile_partial);
+					if (look_issuer(s, sc, ca, &l))
+						snprintf(s->obs.cafile_root, sizeof s->obs.cafile_root, "%s", l.path);
+				}
+				continue;
+			}
+			if (!X509_NAME_cmp(X509_get_subject_name(ca), self ? X509_get_subject_name(x) : X509_get_issuer_name(x)))
+				name_of(ca, s->obs.ca_same_name, sizeof s->obs.ca_same_name);
+		}
+	}
+	if (s->t.capath && !s->t.cafile) {
+		struct same_name_look l = { top };
+		struct pki_scan only = { 0 };
+		snprintf(only.dirs[0], PATH_MAX, "%s", s->t.capath);
+		only.n_dirs = 1;
+		scan_pki_files(s, &only, visit_capath, &l);
+	}
+}
+
+/* Warnings whose fixes re-issue the served certificate need the user's files even when it verified. */
+static bool needs_user_files(struct diag_session *s)
+{
+	const struct cert_info *l = s->r->n_chain ? &s->r->chain[0] : NULL;
+	bool ds = false, server = false;
+
+	if (!l)
+		return false;
+	for (size_t i = 0; i < l->n_key_usage; i++)
+		ds |= !strcmp(l->key_usage[i], "digitalSignature");
+	for (size_t i = 0; i < l->n_eku; i++)
+		server |= !strcmp(l->eku[i], "serverAuth");
+	return !l->has_san || (l->has_key_usage && !ds) || (l->has_eku && !server);
 }
 
 /* ---------------------------------------------------------------- MQTT stages */
@@ -834,11 +1173,11 @@ static void on_followup(struct probe *p, enum probe_phase ph, void *ctx)
 	} else if (p == s->v13) {
 		s->obs.accepts_13 = r->handshake_done ? 1 : 0;
 	}
-	if (--s->followups == 0)
+	if (--s->followups == 0 && s->main_done)
 		after_tls(s);
 }
 
-static bool start_followup(struct diag_session *s, struct probe **slot, enum probe_kind kind, SSL_CTX *ctx)
+static bool start_followup_for(struct diag_session *s, struct probe **slot, enum probe_kind kind, SSL_CTX *ctx, double timeout)
 {
 	struct probe_opts po = { 0 };
 	struct mq_err err = { 0 };
@@ -848,7 +1187,7 @@ static bool start_followup(struct diag_session *s, struct probe **slot, enum pro
 	po.n_addrs = 1;
 	po.ctx = ctx;
 	po.sni = tlsctx_sni(&s->t);
-	po.timeout = s->o.timeout;
+	po.timeout = timeout;
 	po.client_id = "mqttls-plain-probe";
 	po.mqtt_version = s->t.mqtt_version == 5 ? 5 : 4;
 	*slot = probe_start(s->base, &po, on_followup, s, &err);
@@ -856,6 +1195,28 @@ static bool start_followup(struct diag_session *s, struct probe **slot, enum pro
 		return false;
 	s->followups++;
 	return true;
+}
+
+static bool start_followup(struct diag_session *s, struct probe **slot, enum probe_kind kind, SSL_CTX *ctx)
+{
+	return start_followup_for(s, slot, kind, ctx, s->o.timeout);
+}
+
+/*
+ * Half the timeout into a handshake the peer has not answered with a single byte: ask it in
+ * plain MQTT now, for the rest of the time, so a silent peer costs one --timeout, not two.
+ */
+static void on_silent(evutil_socket_t fd, short what, void *arg)
+{
+	struct diag_session *s = arg;
+	const struct probe_result *r = s->main ? probe_result(s->main) : NULL;
+
+	(void)fd;
+	(void)what;
+	if (!r || s->main_done || s->plain || r->tcp != PROBE_TCP_OK || r->bytes_in > 0)
+		return;
+	add_log(s, "no answer to the ClientHello after %.1f s: trying plain MQTT meanwhile", s->o.timeout / 2);
+	start_followup_for(s, &s->plain, PROBE_PLAIN_MQTT, NULL, s->o.timeout / 2);
 }
 
 static void tls_detail(const struct probe_result *p, char *buf, size_t size)
@@ -872,6 +1233,9 @@ static void tls_detail(const struct probe_result *p, char *buf, size_t size)
 			 a >= 0 ? explain_alert_name(a) ? explain_alert_name(a) : "?" : "");
 	else if (a >= 0)
 		snprintf(buf, size, "the broker sent alert %d %s", a, explain_alert_name(a) ? explain_alert_name(a) : "");
+	else if (p->bytes_in == 0 && (p->end == PROBE_END_EOF || p->end == PROBE_END_RESET))
+		/* OpenSSL answers a closed socket with an alert of its own; the closing is the news. */
+		snprintf(buf, size, "the broker %s the connection without a TLS answer", p->end == PROBE_END_RESET ? "reset" : "closed");
 	else if (sent >= 0)
 		snprintf(buf, size, "this client sent alert %d %s: %s", sent, explain_alert_name(sent) ? explain_alert_name(sent) : "", p->ssl_error_text);
 	else if (p->end == PROBE_END_TIMEOUT)
@@ -897,8 +1261,15 @@ static void on_main(struct probe *p, enum probe_phase ph, void *ctx)
 				if (!strcmp(s->addrs[i].text, r->address))
 					s->connected = s->addrs[i];
 			stage_end(s, DIAG_TCP, DIAG_OK, r->tcp_ms, "connected to %s port %d", r->address, s->t.port);
-			if (s->r->tls_target)
+			if (s->r->tls_target) {
 				stage_start(s, DIAG_TLS);
+				s->ev_silent = evtimer_new(s->base, on_silent, s);
+				if (s->ev_silent) {
+					double h = s->o.timeout / 2;
+					struct timeval tv = { .tv_sec = (time_t)h, .tv_usec = (suseconds_t)((h - (double)(time_t)h) * 1e6) };
+					evtimer_add(s->ev_silent, &tv);
+				}
+			}
 		} else {
 			stage_end(s, DIAG_TCP, DIAG_FAILED, r->tcp_ms, "%s port %d: %s", r->address, s->t.port,
 				  r->tcp == PROBE_TCP_TIMEOUT ? "no answer" : strerror(r->tcp_errno));
@@ -972,8 +1343,14 @@ static void on_main(struct probe *p, enum probe_phase ph, void *ctx)
 	if (s->r->n_chain) {
 		double vms = r->rec.verify_called ? r->rec.verify_last_ms - r->rec.verify_first_ms : 0;
 		stage_start(s, DIAG_VERIFY);
-		if (verification_failed(s)) {
-			find_missing_issuer(s);
+		if (verification_failed(s) || needs_user_files(s)) {
+			struct pki_scan sc;
+			scan_dirs_init(s, &sc);
+			if (verification_failed(s)) {
+				find_missing_issuer(s, &sc);
+				find_trust_mismatch(s, &sc);
+			}
+			find_user_files(s, &sc);
 			find_served_name(s);
 		}
 		diag_rules_verify_summary(&s->obs, det, sizeof det);
@@ -983,7 +1360,10 @@ static void on_main(struct probe *p, enum probe_phase ph, void *ctx)
 	}
 
 	/* Follow-ups the failure calls for, then the rules of the TLS phase. */
-	if (!r->handshake_done && !r->rec.server_hello && tlsctx_alert_received(&r->rec) < 0)
+	s->main_done = true;
+	if (s->ev_silent)
+		evtimer_del(s->ev_silent);
+	if (!r->handshake_done && !r->rec.server_hello && tlsctx_alert_received(&r->rec) < 0 && !s->plain)
 		start_followup(s, &s->plain, PROBE_PLAIN_MQTT, NULL);
 	if (!r->handshake_done) {
 		int reason = r->ssl_error && ERR_GET_LIB(r->ssl_error) == ERR_LIB_SSL ? ERR_GET_REASON(r->ssl_error) : 0;
@@ -1316,6 +1696,8 @@ void diag_session_free(struct diag_session *s)
 	mqconn_free(s->mq);
 	if (s->ev_kick)
 		event_free(s->ev_kick);
+	if (s->ev_silent)
+		event_free(s->ev_silent);
 	SSL_CTX_free(s->probe_ctx);
 	SSL_CTX_free(s->client_ctx);
 	if (s->chain_x509)

@@ -206,6 +206,12 @@ static bool mqtt_check(struct probe *p)
 
 	if (p->in_len == 0)
 		return false;
+	/* A broker's first packet is its CONNACK (type 2, no flags): any other first byte — a
+	 * banner, an HTTP answer — settles it at once instead of waiting for a frame to fill. */
+	if (p->in[0] != 0x20) {
+		p->r.mqtt_other = true;
+		return true;
+	}
 	rc = mqttdec_frame(p->in, p->in_len, PROBE_IN_MAX, &hdr, &total, NULL);
 	if (rc == MQTTDEC_MORE)
 		return p->in_len >= PROBE_IN_MAX ? (p->r.mqtt_other = true) : false;

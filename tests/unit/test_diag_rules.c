@@ -297,7 +297,7 @@ static const struct row rows[] = {
 	{ "incomplete chain", s_incomplete, "INCOMPLETE_CHAIN", NULL, "WRONG_CA", "/pki/intermediate.crt" },
 	{ "wrong CA", s_wrong_ca, "WRONG_CA", NULL, "INCOMPLETE_CHAIN", "openssl s_client" },
 	{ "wrong CA, issuer on disk", s_wrong_ca_found, "WRONG_CA", NULL, NULL, "--cafile /pki/other-ca.crt" },
-	{ "same-name CA", s_same_name, "WRONG_CA", NULL, NULL, "re-generated" },
+	{ "same-name CA", s_same_name, "WRONG_CA", NULL, NULL, "generated again" },
 	{ "root in chain", s_root_in_chain, "WRONG_CA", NULL, NULL, NULL },
 	{ "hostname", s_hostname, "HOSTNAME_MISMATCH", NULL, NULL, "subjectAltName=DNS:localhost" },
 	{ "ip not in san", s_ip, "IP_NOT_IN_SAN", NULL, NULL, "--san IP:192.168.28.63" },
