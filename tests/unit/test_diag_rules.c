@@ -300,7 +300,7 @@ static const struct row rows[] = {
 	{ "same-name CA", s_same_name, "WRONG_CA", NULL, NULL, "generated again" },
 	{ "root in chain", s_root_in_chain, "WRONG_CA", NULL, NULL, NULL },
 	{ "hostname", s_hostname, "HOSTNAME_MISMATCH", NULL, NULL, "subjectAltName=DNS:localhost" },
-	{ "ip not in san", s_ip, "IP_NOT_IN_SAN", NULL, NULL, "--san IP:192.168.28.63" },
+	{ "ip not in san", s_ip, "IP_NOT_IN_SAN", NULL, NULL, "subjectAltName=IP:192.168.28.63" },
 	{ "wrong purpose", s_purpose, "SERVER_CERT_WRONG_PURPOSE", NULL, NULL, "serverAuth" },
 	{ "other verify error", s_verify_other, "VERIFY_FAILED", NULL, NULL, "path length" },
 	{ "--insecure, name wrong", s_insecure_name, "none", "INSECURE_VERIFY_OFF", "HOSTNAME_MISMATCH", NULL },
