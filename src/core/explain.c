@@ -1066,6 +1066,17 @@ static bool add_connack(struct scan *s, int v, bool guess, size_t at, size_t end
 	return true;
 }
 
+/* CONNACK 0 in a log or client line ("Sending CONNACK to X (0, 0)", "received CONNACK (0)"):
+ * the MQTT connection itself worked. */
+static void add_connack_accepted(struct scan *s, size_t at, size_t end)
+{
+	add_item(s->r, EXPLAIN_CONNACK, "0", "Connection Accepted",
+		 "MQTT CONNACK return code 0 (Connection Accepted): the broker accepted this client: TLS, its certificate and the credentials all passed.",
+		 "If the device still misbehaves, the trouble comes after the CONNACK: a publish the ACL drops ('Denied PUBLISH' in the broker log), "
+		 "a keepalive the loop misses ('has exceeded timeout'), or two devices sharing one client id.",
+		 s->text + at, end - at, (const char *const[]){ NULL });
+}
+
 /* ---------------------------------------------------------------- libmosquitto */
 
 struct mosq_row {
@@ -1168,6 +1179,16 @@ static const struct msg_row msg_rows[] = {
 	  "two clients use the same client id and keep kicking each other off (PubSubClient shows rc=-3 / connection lost)", "Give every device its own client id.", F("CLIENT_ID_REJECTED") },
 	{ "Denied PUBLISH from", EXPLAIN_MOSQ_LOG, "log:acl-publish",
 	  "the ACL does not allow this client to publish on that topic; MQTT 3.1.1 clients are not told, the message is silently dropped", NULL, F("ACL_DENIED") },
+	{ "Unsupported tls_version", EXPLAIN_MOSQ_LOG, "log:tls-version",
+	  "mosquitto 2.0 does not know this tls_version and exits: it takes one word, tlsv1.1, tlsv1.2 or tlsv1.3, the lowest version allowed — 'tls_version tlsv1.2 tlsv1.3' on one line is refused",
+	  "Write 'tls_version tlsv1.2' (TLS 1.2 and 1.3 both stay allowed) and restart; until then every client sees 'connection refused' (PubSubClient rc=-2).",
+	  F("CONF_INCONSISTENT", "TCP_REFUSED") },
+	{ "Unknown configuration variable", EXPLAIN_MOSQ_LOG, "log:conf-unknown",
+	  "mosquitto stopped at an option it does not know (a typo, an option of another version, a comment that does not start the line) and does not start",
+	  "The 'Error found at FILE:LINE.' line after it names the place; mqttls lint-conf FILE lists every such line at once.", F("CONF_INCONSISTENT") },
+	{ "Error found at ", EXPLAIN_MOSQ_LOG, "log:conf-error-at",
+	  "mosquitto stopped reading its configuration at this file and line and does not start: every client sees 'connection refused'",
+	  "The log line before it says what is wrong there; mqttls lint-conf FILE checks the whole configuration.", F("CONF_INCONSISTENT", "TCP_REFUSED") },
 	{ "Bad socket read/write on client", EXPLAIN_MOSQ_LOG, "log:socket",
 	  "the connection failed at the socket level (the client vanished or reset the connection)", NULL, F(NULL) },
 	{ "Failed to verify peer certificate", EXPLAIN_ESPTLS, "esp:verify-failed",
@@ -1234,8 +1255,10 @@ static void scan_messages(struct scan *s)
 		size_t p = i, e = line_end(s, i);
 		const char *open = memchr(s->text + p, '(', e - p);
 		int sp, rc;
-		if (open && sscanf(open, "(%d, %d)", &sp, &rc) == 2 && rc >= 0 && rc <= 255 && rc != 0)
+		if (open && sscanf(open, "(%d, %d)", &sp, &rc) == 2 && rc > 0 && rc <= 255)
 			add_connack(s, rc, false, line_start(s, i), e);
+		else if (open && sscanf(open, "(%d, %d)", &sp, &rc) == 2 && rc == 0)
+			add_connack_accepted(s, line_start(s, i), e);
 	}
 }
 
@@ -1489,6 +1512,8 @@ static void classify(struct scan *s, const struct num *n, bool alone)
 	if (ctx_has(n, "connack") || ctx_has(n, "reason code") || ctx_ends(n, "reason")) {
 		if (v > 0 && v <= 255)
 			add_connack(s, (int)v, false, ls, le);
+		else if (v == 0 && ctx_ends(n, "received connack"))
+			add_connack_accepted(s, ls, le);
 		return;
 	}
 	if (ctx_ends(n, "exit") || ctx_ends(n, "exit code") || ctx_ends(n, "exit status") || ctx_ends(n, "$?") ||
@@ -1501,7 +1526,8 @@ static void classify(struct scan *s, const struct num *n, bool alone)
 			add_mosq(s, (int)v, false, ls, le);
 		return;
 	}
-	if (v >= 0x8001 && v <= 0x80FF && (n->hex || ctx_has(n, "esp") || ctx_has(n, "tls") || ctx_has(n, "transport"))) {
+	/* ESP-IDF's transport layer logs the esp-tls code in decimal: "Failed to open a new connection: 32774". */
+	if (v >= 0x8001 && v <= 0x80FF && (n->hex || ctx_has(n, "esp") || ctx_has(n, "tls") || ctx_has(n, "transport") || ctx_has(n, "open a new connection"))) {
 		add_esptls(s, (unsigned)v, false, ls, le);
 		return;
 	}

@@ -21,7 +21,7 @@ t_like "human: later stages are skipped" "$out" 'mqtt_connect +skipped'
 t_like "human: the root cause in one sentence" "$out" 'Root cause: The certificate has no IP SAN for 127\.0\.0\.1'
 t_like "human: the evidence in the user's terms" "$out" 'You connected to 127\.0\.0\.1 .*'
 t_like "human: the certificate's names" "$out" 'names only DNS:iotsec\.local'
-t_like "human: the openssl fix" "$out" 'openssl req -new -key broker\.key .*-addext "subjectAltName=IP:127\.0\.0\.1,DNS:iotsec\.local"'
+t_like "human: the openssl fix names the served certificate, its key and its CA" "$out" 'openssl x509 -req -in [^ ]*/iotsec\.local\.csr -CA [^ ]*/intermediate\.crt -CAkey [^ ]*/intermediate\.key .*subjectAltName=IP:127\.0\.0\.1,DNS:iotsec\.local'
 t_like "human: the mqttls fix, in the user's own files" "$out" "mqttls certs server iotsec\\.local --san IP:127\\.0\\.0\\.1 --san DNS:iotsec\\.local --dir $pki --force"
 t_like "human: ESP32 view (PubSubClient, mbedTLS, esp-tls)" "$out" 'ESP32: PubSubClient rc=-2; WiFiClientSecure logs -0x2700 \(-9984\).*esp-tls ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED'
 t_like "human: mosquitto_pub view" "$out" 'mosquitto_pub: Unable to connect \(A TLS error occurred\.\)'
