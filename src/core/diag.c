@@ -625,7 +625,7 @@ static bool signs(X509 *c, X509 *x)
 
 struct issuer_look {
 	X509 *top;
-	bool first_only;     /* only a file whose first certificate is it (intermediate.crt, not someone's fullchain) */
+	int pass;            /* 0: a file holding it alone (intermediate.crt); 1: first in its file; 2: anywhere */
 	bool found, chains_to_trusted;
 	char path[512];
 };
@@ -634,7 +634,9 @@ static bool visit_issuer(struct diag_session *s, const char *path, STACK_OF(X509
 {
 	struct issuer_look *l = ctx;
 
-	for (int i = 0; i < sk_X509_num(sk) && (!l->first_only || i == 0); i++) {
+	if (l->pass == 0 && sk_X509_num(sk) != 1)
+		return false;
+	for (int i = 0; i < sk_X509_num(sk) && (l->pass == 2 || i == 0); i++) {
 		X509 *c = sk_X509_value(sk, i);
 		if (!signs(c, l->top))
 			continue;
@@ -655,10 +657,8 @@ static bool look_issuer(struct diag_session *s, struct pki_scan *sc, X509 *x, st
 {
 	memset(l, 0, sizeof *l);
 	l->top = x;
-	for (int pass = 0; pass < 2 && !l->found; pass++) {
-		l->first_only = pass == 0;
+	for (l->pass = 0; l->pass < 3 && !l->found; l->pass++)
 		scan_pki_files(s, sc, visit_issuer, l);
-	}
 	return l->found;
 }
 

@@ -497,6 +497,13 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		connected(p);
 		return;
 	}
+	if (soerr == ECONNRESET || soerr == EPIPE) {
+		/* The handshake completed and the peer reset it at once (a service that accepts and
+		 * hangs up, a broker at max_connections): TCP answered; what follows says who it is. */
+		p->reset = true;
+		connected(p);
+		return;
+	}
 	p->r.tcp_errno = soerr;
 	if (soerr == EHOSTUNREACH || soerr == ENETUNREACH) {
 		p->saw_unreach = true;
