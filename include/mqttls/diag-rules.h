@@ -92,6 +92,7 @@ struct diag_obs {
 	const struct probe_result *plain;  /* plain MQTT CONNECT on the same port, when TLS looked wrong */
 	int accepts_12, accepts_13;        /* -1 not probed, 0 refused, 1 accepted */
 	const struct probe_result *weak_old, *weak_nofs;
+	const struct probe_result *only12; /* a TLS 1.2-only handshake after a TLS 1.3 one worked (what a device without TLS 1.3 meets) */
 	bool tls_target;                   /* false for mqtt:// */
 
 	const struct cert_info *chain;     /* presented by the broker, leaf first */

@@ -1690,6 +1690,46 @@ static void e_long(const struct diag_obs *o, struct rule_out *out)
 	mq_str_printf(&out->seen, "Nothing fails today; it is a hygiene warning.");
 }
 
+/* A broker that answered TLS 1.3 refuses a TLS 1.2-only ClientHello before any ServerHello:
+ * by version (alert 70) or because none of its TLS 1.2 suites fits ('ciphers', alert 40). */
+static bool refuses_12(const struct diag_obs *o)
+{
+	const struct probe_result *p = o->only12;
+	int a;
+
+	if (!p || p->tcp != PROBE_TCP_OK || p->handshake_done || p->rec.server_hello)
+		return false;
+	a = tlsctx_alert_received(&p->rec);
+	return a == 70 || a == 40 || a == 71;
+}
+
+static bool c_only13(const struct diag_obs *o, const struct findings *fs)
+{
+	(void)fs;
+	return refuses_12(o);
+}
+
+static void e_only13(const struct diag_obs *o, struct rule_out *out)
+{
+	int a = tlsctx_alert_received(&o->only12->rec);
+
+	mq_str_printf(&out->title, "The broker accepts TLS 1.3 only: devices without TLS 1.3 cannot connect");
+	mq_str_printf(&out->detail, "This client connected with TLS 1.3, but a handshake offering TLS 1.2 only — what an ESP32 on Arduino-ESP32 2.x / "
+		      "ESP-IDF 4.x (mbedTLS 2.x), an ESP8266 or an OpenSSL 1.0 client offers — was refused with alert %d %s: %s.",
+		      a, explain_alert_name(a) ? explain_alert_name(a) : "",
+		      a == 70 ? "the broker allows no TLS version below 1.3 ('tls_version tlsv1.3')"
+			      : "none of the TLS 1.2 suites it allows fits (a 'ciphers' line for another key type, or too narrow)");
+	if (a == 70)
+		mq_str_printf(&out->fix, "In the TLS listener: tls_version tlsv1.2    (in mosquitto a minimum: TLS 1.3 stays available)\nthen sudo systemctl restart mosquitto");
+	else
+		mq_str_printf(&out->fix, "Allow TLS 1.2 suites for the broker's key type, or drop the 'ciphers' line:\n"
+			      "  ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384\n"
+			      "then sudo systemctl restart mosquitto; mqttls diagnose --tls-max tlsv1.2 checks it as a TLS 1.2 device would.");
+	mq_str_printf(&out->seen, "ESP32 (mbedTLS 2.x): -0x7780 (fatal alert received), rc=-2; laptops and phones connect.\nmosquitto -v: ");
+	openssl_reason_line(a == 70 ? SSL_R_UNSUPPORTED_PROTOCOL : SSL_R_NO_SHARED_CIPHER, &out->seen);
+	mq_str_printf(&out->seen, ", then 'Client <unknown> disconnected: Protocol error.'");
+}
+
 static bool weak_accepted(const struct probe_result *p)
 {
 	return p && p->handshake_done;
@@ -1821,6 +1861,7 @@ static const struct rule rules[] = {
 	{ "CERT_EXPIRING_SOON", DIAG_PHASE_END, c_expiring, e_expiring },
 	{ "LONG_VALIDITY", DIAG_PHASE_END, c_long, e_long },
 	{ "WEAK_TLS", DIAG_PHASE_END, c_weak, e_weak },
+	{ "CONF_TLS_VERSION_PINNED", DIAG_PHASE_END, c_only13, e_only13 },
 	{ "INSECURE_VERIFY_OFF", DIAG_PHASE_END, c_insecure, e_insecure },
 };
 
@@ -1904,7 +1945,7 @@ enum diag_stage_id diag_rules_stage(const char *id)
 		{ "INCOMPLETE_CHAIN", DIAG_VERIFY }, { "SERVER_CERT_WRONG_PURPOSE", DIAG_VERIFY }, { "VERIFY_FAILED", DIAG_VERIFY },
 		{ "CAFILE_NOT_CA", DIAG_VERIFY }, { "CAFILE_INVALID", DIAG_VERIFY }, { "NO_SAN", DIAG_VERIFY },
 		{ "CERT_EXPIRING_SOON", DIAG_VERIFY }, { "LONG_VALIDITY", DIAG_VERIFY }, { "INSECURE_VERIFY_OFF", DIAG_VERIFY },
-		{ "WEAK_TLS", DIAG_TLS }, { "CLIENT_CERT_INVALID", DIAG_TLS }, { "CLIENT_KEY_MISMATCH", DIAG_TLS },
+		{ "WEAK_TLS", DIAG_TLS }, { "CONF_TLS_VERSION_PINNED", DIAG_TLS }, { "CLIENT_CERT_INVALID", DIAG_TLS }, { "CLIENT_KEY_MISMATCH", DIAG_TLS },
 		{ "CLIENT_CERT_EXPIRED", DIAG_TLS },
 	};
 	for (size_t i = 0; i < MQ_ARRAY_LEN(extra); i++)

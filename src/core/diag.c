@@ -1037,6 +1037,18 @@ static void start_weak(struct diag_session *s)
 			s->weak_pending++;
 		SSL_CTX_free(c_nofs);
 	}
+	/* This client got TLS 1.3; a device without it (an ESP32 on mbedTLS 2.x) offers TLS 1.2 only.
+	 * Does the broker take such a handshake at all? */
+	if (!s->v12 && s->obs.tls && s->obs.tls->version == TLS1_3_VERSION && !s->t.tls_max && s->t.tls_min != TLS1_3_VERSION) {
+		SSL_CTX *c12 = tlsctx_new(&s->t, NULL, TLSCTX_ONLY_12, &err);
+		if (c12) {
+			po.ctx = c12;
+			s->v12 = probe_start(s->base, &po, on_weak, s, &err);
+			if (s->v12)
+				s->weak_pending++;
+			SSL_CTX_free(c12);
+		}
+	}
 	ERR_clear_error();
 }
 
@@ -1048,6 +1060,8 @@ static void on_weak(struct probe *p, enum probe_phase ph, void *ctx)
 		return;
 	if (p == s->wold)
 		s->obs.weak_old = probe_result(p);
+	else if (p == s->v12)
+		s->obs.only12 = probe_result(p);
 	else
 		s->obs.weak_nofs = probe_result(p);
 	if (probe_result(p)->handshake_done)

@@ -199,6 +199,16 @@ t_like "expint: the intermediate is issued again from the root" "$(fix_of expint
 t_unlike "expint: devices keep their CA" "$(fix_of expint)" 'certs init'
 t_broker_stop certs
 
+# ------------------------------------------------------------------ TLS versions: what works for a laptop and not for a device
+p5=$(t_free_port)
+t_broker v13 "$p5" "allow_anonymous true
+$(tls "$p5" "$I/server/broker-fullchain.crt" "$I/server/broker.key" "$I/root/ca.crt" 'tls_version tlsv1.3')" || t_fail "TLS 1.3-only broker starts"
+dg_ok only13 -h localhost -p "$p5" --cafile "$I/root/ca.crt" -t iot/test
+dg_has only13 CONF_TLS_VERSION_PINNED
+t_like "only13: a TLS 1.2 device is refused by version" "$(t_json "$T_TMP/only13.json" 'next(f["detail"] for f in j["findings"] if f["id"] == "CONF_TLS_VERSION_PINNED")')" 'alert 70'
+dg_root only13-device "TLS_VERSION_MISMATCH" 1 -h localhost -p "$p5" --cafile "$I/root/ca.crt" --tls-max tlsv1.2
+t_broker_stop v13
+
 # ------------------------------------------------------------------ mutual TLS with identities and ACLs (the lesson's broker)
 printf 'pattern write devices/%%u/telemetry/#\npattern read devices/%%u/commands/#\n' >"$T_TMP/acl.conf"
 chmod 0644 "$T_TMP/acl.conf"
