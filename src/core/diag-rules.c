@@ -935,9 +935,18 @@ static void e_self_signed(const struct diag_obs *o, struct rule_out *out)
 	put_untrusted(&out->detail, l->subject);
 	mq_str_printf(&out->detail, "\" signed itself (issuer = subject), and %s does not contain it. A self-signed broker certificate can only be trusted by giving that very certificate as the CA.",
 		      o->t->cafile ? o->t->cafile : "the system's CA store");
-	mq_str_printf(&out->fix, "Better: a CA that signs the broker certificate (mqttls certs init --dir DIR), mosquitto certfile DIR/broker-fullchain.crt, devices trust DIR/ca.crt.\n"
-		      "Or trust this certificate itself: openssl s_client -connect %s:%d -showcerts </dev/null | openssl x509 > broker-selfsigned.pem; --cafile broker-selfsigned.pem",
-		      o->t->host, o->t->port);
+	if (o->files.leaf_crt[0]) {
+		/* The served certificate is on disk: trusting it needs no network command. */
+		mq_str_printf(&out->detail, " It is the certificate in %s.", o->files.leaf_crt);
+		mq_str_printf(&out->fix, "Trust this certificate itself: --cafile ");
+		put_path(&out->fix, o->files.leaf_crt);
+		mq_str_printf(&out->fix, "    (ESP32: setCACert with the same file; every re-issue means updating every device)\n"
+			      "Better: a CA that signs the broker certificate (mqttls certs init --dir DIR), mosquitto certfile DIR/broker-fullchain.crt, devices trust DIR/ca.crt.");
+	} else {
+		mq_str_printf(&out->fix, "Better: a CA that signs the broker certificate (mqttls certs init --dir DIR), mosquitto certfile DIR/broker-fullchain.crt, devices trust DIR/ca.crt.\n"
+			      "Or trust this certificate itself: openssl s_client -connect %s:%d -showcerts </dev/null | openssl x509 > broker-selfsigned.pem; --cafile broker-selfsigned.pem",
+			      o->t->host, o->t->port);
+	}
 	seen_device_rejects(&out->seen, 0x08, "Error: A TLS error occurred.");
 }
 
@@ -1422,23 +1431,46 @@ static void seen_connack(const struct diag_obs *o, struct rule_out *out, int v31
 		      v311 == 5 ? ", then 'Client <unknown> disconnected, not authorised.'" : "");
 }
 
+/* A refusal of a client that sent no identity at all: "not authorised", or — from a listener that
+ * takes usernames from certificates (use_identity_as_username without require_certificate) —
+ * "bad user name or password" although none was sent. Either way the broker wants credentials. */
 static bool c_anonymous(const struct diag_obs *o, const struct findings *fs)
 {
 	(void)fs;
-	return connack_refused(o) && rc_is(o, CONNACK_REFUSED_NOT_AUTHORIZED, MQTT_RC_NOT_AUTHORIZED) && !identity_sent(o);
+	return connack_refused(o) && !identity_sent(o) &&
+	       (rc_is(o, CONNACK_REFUSED_NOT_AUTHORIZED, MQTT_RC_NOT_AUTHORIZED) ||
+		rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD));
 }
 
 static void e_anonymous(const struct diag_obs *o, struct rule_out *out)
 {
+	bool four = rc_is(o, CONNACK_REFUSED_BAD_USERNAME_PASSWORD, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
+
 	mq_str_printf(&out->title, "The broker refuses clients without credentials");
-	mq_str_printf(&out->detail, "The broker answered CONNACK %d (not authorised) to a client that sent no username%s. "
-		      "Mosquitto 2.x refuses anonymous clients unless the listener says 'allow_anonymous true'; with no password_file "
-		      "and no certificate identity, it refuses everyone.",
-		      o->mq->connack_rc, o->mq->rec.client_cert_sent ? "" : " and no client certificate");
-	mq_str_printf(&out->fix, "Either give credentials: -u USER -P PASS, with on the broker:\n"
-		      "  sudo mosquitto_passwd -c /etc/mosquitto/passwd USER\n  password_file /etc/mosquitto/passwd    # in the listener / mosquitto.conf\n"
-		      "or, in a lab only: allow_anonymous true\nthen sudo systemctl restart mosquitto");
-	seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
+	if (four)
+		mq_str_printf(&out->detail, "The broker answered CONNACK %d (bad user name or password) to a client that sent neither a username nor a "
+			      "client certificate: it wants an identity. Mosquitto answers so when the listener takes usernames from client certificates "
+			      "('use_identity_as_username' or 'use_subject_as_username') and this client sent none — without 'require_certificate true' "
+			      "the broker does not even ask for one.",
+			      o->mq->connack_rc);
+	else
+		mq_str_printf(&out->detail, "The broker answered CONNACK %d (not authorised) to a client that sent no username%s. "
+			      "Mosquitto 2.x refuses anonymous clients unless the listener says 'allow_anonymous true'; with no password_file "
+			      "and no certificate identity, it refuses everyone.",
+			      o->mq->connack_rc, o->mq->rec.client_cert_sent ? "" : " and no client certificate");
+	if (four)
+		mq_str_printf(&out->fix, "Give the device's certificate: --cert device.crt --key device.key (ESP32: setCertificate/setPrivateKey), "
+			      "and on the broker add 'require_certificate true' to the listener so it asks for it;\n"
+			      "or, if devices log in with passwords: -u USER -P PASS, a password_file, and no use_identity_as_username\n"
+			      "then sudo systemctl restart mosquitto");
+	else
+		mq_str_printf(&out->fix, "Either give credentials: -u USER -P PASS, with on the broker:\n"
+			      "  sudo mosquitto_passwd -c /etc/mosquitto/passwd USER\n  password_file /etc/mosquitto/passwd    # in the listener / mosquitto.conf\n"
+			      "or, in a lab only: allow_anonymous true\nthen sudo systemctl restart mosquitto");
+	if (four)
+		seen_connack(o, out, 4, MQTT_RC_BAD_USERNAME_OR_PASSWORD);
+	else
+		seen_connack(o, out, 5, MQTT_RC_NOT_AUTHORIZED);
 }
 
 /* Mosquitto 2.0 answers a wrong password or an unknown user with "not authorised" (5 / 0x87),

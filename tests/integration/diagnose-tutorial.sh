@@ -24,6 +24,8 @@ q openssl x509 -req -in "$C/server.csr" -CA "$C/rootCA.crt" -CAkey "$C/rootCA.ke
 q openssl x509 -req -in "$C/server.csr" -CA "$C/rootCA.crt" -CAkey "$C/rootCA.key" -CAcreateserial -out "$C/server-ku.crt" -days 365 -sha256 \
 	-extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nkeyUsage=critical,keyEncipherment\n')
 q openssl x509 -in "$C/rootCA.crt" -outform der -out "$C/rootCA.der"
+# A self-signed broker certificate ('openssl req -x509' with the server's own key).
+q openssl req -x509 -new -key "$C/server.key" -sha256 -days 365 -out "$C/server-selfsigned.crt" -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1"
 # The CA made again under the same name (a new key), as a student who ran Part 3 twice.
 q openssl genrsa -out "$C/new/rootCA.key" 2048
 q openssl req -x509 -new -nodes -key "$C/new/rootCA.key" -sha256 -days 3650 -out "$C/new/rootCA.crt" -subj "/C=NP/O=IoTSec/OU=IoTSec CA/CN=IoTSec Root CA"
@@ -174,6 +176,7 @@ add leafonly "$I/server/broker.crt" "$I/server/broker.key" "$I/root/ca.crt"
 add fullchain "$I/server/broker-fullchain.crt" "$I/server/broker.key" "$I/root/ca.crt"
 add expired "$D/srv.crt" "$D/srv.key" "$D/root.crt"
 add expint "$D/srv-under-int-chain.crt" "$D/srv.key" "$D/root.crt"
+add selfsigned "$C/server-selfsigned.crt" "$C/server.key" "$C/rootCA.crt"
 t_broker certs "${port[cnonly]}" "$conf" || { t_fail "broker starts"; t_done; exit 1; }
 
 dg_root cnonly-ip "IP_NOT_IN_SAN" 1 -h 127.0.0.1 -p "${port[cnonly]}" --cafile "$C/rootCA.crt"
@@ -197,6 +200,9 @@ dg_root expint "CERT_EXPIRED" 1 -h localhost -p "${port[expint]}" --cafile "$D/r
 t_like "expint: the intermediate expired, not the root" "$(fix_of expint)" "intermediate CA expired"
 t_like "expint: the intermediate is issued again from the root" "$(fix_of expint)" "-in $D/int\\.csr -CA $D/root\\.crt -CAkey $D/root\\.key"
 t_unlike "expint: devices keep their CA" "$(fix_of expint)" 'certs init'
+dg_root selfsigned "SELF_SIGNED_SERVER" 1 -h localhost -p "${port[selfsigned]}" --cafile "$C/rootCA.crt"
+t_like "selfsigned: the fix trusts the file that holds it" "$(fix_of selfsigned)" "--cafile $C/server-selfsigned\\.crt"
+dg_ok selfsigned-trusted -h localhost -p "${port[selfsigned]}" --cafile "$C/server-selfsigned.crt" -t iot/test
 t_broker_stop certs
 
 # ------------------------------------------------------------------ TLS versions: what works for a laptop and not for a device
@@ -227,6 +233,15 @@ dg_root acl-write "ACL_DENIED" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt"
 	--key "$I/devices/sensor-001.key" -t devices/sensor-001/commands -V 5
 t_like "acl-write: the publish is what is denied" "$(title_of acl-write)" '^Publishing on '
 t_broker_stop mtls
+
+# A listener that takes usernames from certificates but never asks for one (no require_certificate).
+p6=$(t_free_port)
+t_broker ident "$p6" "allow_anonymous false
+$(tls "$p6" "$C/server.crt" "$C/server.key" "$C/rootCA.crt" 'use_identity_as_username true')" || t_fail "identity broker starts"
+dg_root ident "ANONYMOUS_NOT_ALLOWED" 1 -h 127.0.0.1 -p "$p6" --cafile "$C/rootCA.crt" --insecure
+t_like "ident: CONNACK 4 to a client without any identity" "$(detail_of ident)" 'CONNACK 4 .*neither a username nor'
+dg_root ident-conf "CONF_INCONSISTENT" 1 -h 127.0.0.1 -p "$p6" --cafile "$C/rootCA.crt" --insecure --broker-conf "$T_TMP/ident.conf"
+t_broker_stop ident
 
 # ------------------------------------------------------------------ not a broker at all
 # A service that greets first (an SSH banner), one that resets at once, one that never speaks.

@@ -247,6 +247,10 @@ static void s_no_connack(struct sit *s) { s->mq.connack = false; s->mq.end = MQC
 static void s_acl_sub(struct sit *s) { s->mq.end = MQCONN_END_SUB_DENIED; s->mq.granted_qos = 0x80; }
 static void s_acl_pub(struct sit *s) { s->mq.end = MQCONN_END_PUB_DENIED; s->mq.puback_rc = 0x87; }
 static void s_acl_silent(struct sit *s) { s->mq.end = MQCONN_END_ROUNDTRIP_TIMEOUT; s->mq.subscribed = s->mq.published = true; }
+/* Observed: use_identity_as_username without require_certificate answers a client with no identity CONNACK 4. */
+static void s_anonymous_4(struct sit *s) { s->mq.connack_rc = 4; s->mq.end = MQCONN_END_CONNACK_REFUSED; }
+/* MQTT 5: the publish was accepted (PUBACK 0) and the subscription granted, nothing came back: reading is denied. */
+static void s_acl_read_5(struct sit *s) { s_acl_silent(s); s->mq.mqtt_version = MQTT_PROTOCOL_V5; s->t.qos = 1; }
 
 static void s_no_san(struct sit *s) { cert_info_free(&s->chain[0]); leaf_for(&s->chain[0], "CN=localhost", NULL, NULL); }
 static void s_soon(struct sit *s) { s->chain[0].not_after = NOW + 10 * DAY; }
@@ -322,6 +326,8 @@ static const struct row rows[] = {
 	{ "acl, subscribe", s_acl_sub, "ACL_DENIED", NULL, NULL, "SUBACK 0x80" },
 	{ "acl, publish (v5)", s_acl_pub, "ACL_DENIED", NULL, NULL, "PUBACK reason 0x87" },
 	{ "acl, silent", s_acl_silent, "ACL_DENIED", NULL, NULL, "never came back" },
+	{ "acl, MQTT 5 reading denied", s_acl_read_5, "ACL_DENIED", NULL, NULL, "not read" },
+	{ "no identity, CONNACK 4", s_anonymous_4, "ANONYMOUS_NOT_ALLOWED", NULL, "BAD_CREDENTIALS", "require_certificate true" },
 	{ "no san", s_no_san, "none", "NO_SAN", NULL, NULL },
 	{ "expiring soon", s_soon, "none", "CERT_EXPIRING_SOON", "LONG_VALIDITY", "in 10 days" },
 	{ "long validity", s_long, "none", "LONG_VALIDITY", NULL, "900 days" },

@@ -119,6 +119,7 @@ static const struct want rows[] = {
 	{ "1795315696: Error: Unknown configuration variable \"tls_versions\".", EXPLAIN_MOSQ_LOG, "log:conf-unknown", NULL, "CONF_INCONSISTENT", NULL },
 	{ "1795315696: Error found at /etc/mosquitto/conf.d/tls.conf:2.", EXPLAIN_MOSQ_LOG, "log:conf-error-at", NULL, "TCP_REFUSED", NULL },
 	{ "1795316137: Sending CONNACK to ESP32Client (0, 0)", EXPLAIN_CONNACK, "0", "Connection Accepted", NULL, "accepted" },
+	{ "1795317512: Error: Unable to open pwfile \"/etc/mosquitto/passwd\".", EXPLAIN_MOSQ_LOG, "log:pwfile", NULL, "BROKER_CANNOT_READ_FILE", NULL },
 	{ "Client (null) received CONNACK (0)", EXPLAIN_CONNACK, "0", "Connection Accepted", NULL, NULL },
 	{ "Client (null) received CONNACK (5)", EXPLAIN_CONNACK, "5", NULL, "ANONYMOUS_NOT_ALLOWED", NULL },
 	{ "E (7402) TRANSPORT_BASE: Failed to open a new connection: 32774", EXPLAIN_ESPTLS, "0x8006", NULL, NULL, NULL },
