@@ -111,6 +111,14 @@ struct diag_obs {
 	char capath_unhashed[512];         /* a file of --capath holding the CA the chain needs, which OpenSSL's lookup by hash missed */
 	char cafile_partial[512];          /* subject of the CA of --cafile that signs the chain, itself not a root */
 	char cafile_root[512];             /* the root above it, found on disk */
+
+	/* For fixes about the client certificate (searched only when one is needed). */
+	bool client_files_searched;
+	char cafile_key[512];              /* the key of the CA in --cafile, found beside it */
+	char client_issuer[512];           /* the CA that issued --cert, found among the user's files */
+	char client_issuer_key[512];
+	bool client_issuer_is_root;        /* false: an intermediate, which a broker trusting the root needs sent along */
+	size_t client_extra;               /* certificates in --cert after the client's own (a chain it sends) */
 };
 
 /* Add the findings of every rule of this phase (in table order). Returns how many were added. */

@@ -320,6 +320,53 @@ static void reissue_cmds(const struct diag_obs *o, struct mq_str *b, const char 
 	reissue_cmds_ca(o, b, ext, NULL);
 }
 
+/* A device certificate re-issued with its own key from the CA that issued it (files found), or a
+ * new one from the CA of --cafile: openssl commands with the user's files. */
+static void device_cmds_ca(const struct diag_obs *o, struct mq_str *b, bool renew, bool own_ca)
+{
+	const char *ca = own_ca ? (o->client_issuer[0] ? o->client_issuer : "device-ca.crt") : (o->t->cafile ? o->t->cafile : "ca.crt");
+	const char *cakey = own_ca ? o->client_issuer_key : o->cafile_key;
+	bool key_known = cakey && *cakey;
+	char kbuf[600], crt[600], key[600], csr[600];
+
+	if (!cakey || !*cakey) {
+		swap_ext(ca, ".key", kbuf, sizeof kbuf);
+		cakey = kbuf;
+	}
+	snprintf(crt, sizeof crt, "%s", renew && o->t->cert ? o->t->cert : "device-1.crt");
+	snprintf(key, sizeof key, "%s", renew && o->t->key ? o->t->key : "device-1.key");
+	swap_ext(crt, ".csr", csr, sizeof csr);
+	if (renew) {
+		mq_str_printf(b, "  openssl x509 -x509toreq -in ");
+		put_path(b, crt);
+		mq_str_printf(b, " -signkey ");
+		put_path(b, key);
+	} else {
+		mq_str_printf(b, "  openssl ecparam -genkey -name prime256v1 -out device-1.key\n  openssl req -new -key device-1.key -subj \"/CN=device-1\"");
+	}
+	mq_str_printf(b, " -out ");
+	put_path(b, csr);
+	mq_str_printf(b, "\n  openssl x509 -req -in ");
+	put_path(b, csr);
+	mq_str_printf(b, " -CA ");
+	put_path(b, ca);
+	mq_str_printf(b, " -CAkey ");
+	put_path(b, cakey);
+	mq_str_printf(b, " -CAcreateserial -days 365 -sha256 -out ");
+	put_path(b, crt);
+	mq_str_printf(b, " -extfile <(printf 'extendedKeyUsage=clientAuth\\n')");
+	if (!key_known) {
+		mq_str_printf(b, "\n  (");
+		put_path(b, cakey);
+		mq_str_printf(b, ": not found beside the CA certificate — the key of the CA the broker's cafile trusts)");
+	}
+}
+
+static void device_cmds(const struct diag_obs *o, struct mq_str *b, bool renew)
+{
+	device_cmds_ca(o, b, renew, renew);
+}
+
 /* Extension lines for a re-issued server certificate: its SANs (with extra first) and, when
  * the old one restricted them, a server purpose. purpose_fix: always set serverAuth and a key
  * usage that suits the key. */
@@ -526,8 +573,10 @@ static void e_client_expired(const struct diag_obs *o, struct rule_out *out)
 		mq_str_printf(&out->detail, "%s expired on %s (%lld days ago; valid since %s). A broker with require_certificate refuses it.",
 			      o->cert.path, date(o->client->not_after, a, sizeof a), (o->now - o->client->not_after) / DAY,
 			      date(o->client->not_before, b, sizeof b));
-	mq_str_printf(&out->fix, "Issue a new device certificate from the broker's CA, e.g. mqttls certs device NAME --dir DIR --force\n"
-		      "or: openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -days 397 -out device.crt");
+	mq_str_printf(&out->fix, "Issue it again with the same key from the CA that issued it, valid from now:\n");
+	device_cmds(o, &out->fix, true);
+	if (o->pki_dir[0])
+		mq_str_printf(&out->fix, "\nor: mqttls certs device NAME --dir DIR --force");
 	mq_str_printf(&out->seen, "mosquitto -v: ");
 	openssl_alert_line(45, &out->seen);
 	mq_str_printf(&out->seen, " is what the client logs; the broker logs 'OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed'.\n"
@@ -1312,9 +1361,15 @@ static void e_cert_required(const struct diag_obs *o, struct rule_out *out)
 	else
 		mq_str_printf(&out->detail, "closed the connection");
 	mq_str_printf(&out->detail, "%s.", p->rejected_after ? " after the handshake (TLS 1.3 decides on the client certificate only then)" : "");
-	mq_str_printf(&out->fix, "Give the device's certificate and key: --cert esp32-1.crt --key esp32-1.key (same flags for mosquitto_pub/sub)\n"
-		      "Make them with the broker's CA: mqttls certs device esp32-1 --dir DIR\n"
-		      "ESP32: espClient.setCertificate(device_cert); espClient.setPrivateKey(device_key);\n"
+	mq_str_printf(&out->fix, "Give the device's certificate and key: --cert device-1.crt --key device-1.key (same flags for mosquitto_pub/sub)\n");
+	if (o->pki_dir[0]) {
+		mq_str_printf(&out->fix, "Make them with the broker's CA: mqttls certs device device-1 --dir DIR\n");
+	} else {
+		mq_str_printf(&out->fix, "Make them with the CA the broker's cafile holds (here the one of --cafile, as in the tutorials):\n");
+		device_cmds(o, &out->fix, false);
+		mq_str_printf(&out->fix, "\n");
+	}
+	mq_str_printf(&out->fix, "ESP32: espClient.setCertificate(device_cert); espClient.setPrivateKey(device_key);\n"
 		      "If devices should not need one: remove 'require_certificate true' from the listener.");
 	mq_str_printf(&out->seen, "ESP32: -0x7780 (fatal alert received) or -0x7280 (EOF), rc=-2.\nmosquitto_pub: Error: Protocol error (TLS 1.3) / Error: A TLS error occurred. (TLS 1.2)\nmosquitto -v: ");
 	openssl_reason_line(SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE, &out->seen);
@@ -1350,10 +1405,36 @@ static void e_cert_rejected(const struct diag_obs *o, struct rule_out *out)
 		mq_str_printf(&out->detail, " with alert %d %s", a, explain_alert_name(a) ? explain_alert_name(a) : "");
 	if (o->tls->rejected_after)
 		mq_str_printf(&out->detail, " after the handshake (TLS 1.3)");
+	if (o->client_issuer[0] && !o->client_issuer_is_root && o->client_extra == 0) {
+		/* Issued by an intermediate, sent alone: a broker whose cafile holds the root cannot link it. */
+		mq_str_printf(&out->detail, ". It was issued by an intermediate CA (in %s), and this client sent the certificate alone: a broker whose cafile "
+			      "holds only the root cannot link the two. Send the intermediate along, or give the broker the intermediate too.",
+			      o->client_issuer);
+		mq_str_printf(&out->fix, "Send the chain, the device's certificate first:\n  cat ");
+		put_path(&out->fix, o->t->cert);
+		mq_str_printf(&out->fix, " ");
+		put_path(&out->fix, o->client_issuer);
+		mq_str_printf(&out->fix, " > device-chain.crt\nthen --cert device-chain.crt (ESP32: setCertificate() with both PEM blocks)\n"
+			      "or on the broker: cat ");
+		put_path(&out->fix, o->client_issuer);
+		mq_str_printf(&out->fix, " >> <the listener's cafile>; sudo systemctl restart mosquitto");
+		mq_str_printf(&out->seen, "ESP32: -0x7780 (fatal alert received), rc=-2.\nmosquitto_pub: Error: Protocol error (TLS 1.3) / Error: A TLS error occurred. (TLS 1.2)\n"
+			      "mosquitto -v: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed, then 'Client <unknown> disconnected: Protocol error.'");
+		return;
+	}
 	mq_str_printf(&out->detail, ". The broker verifies client certificates against its own 'cafile'; this certificate was not issued by that CA (or by an intermediate the broker can reach).");
-	mq_str_printf(&out->fix, "Issue the device certificate from the CA in the broker's cafile: mqttls certs device NAME --dir DIR (the broker's PKI)\n"
-		      "or add the device CA to the broker: cat device-ca.crt >> /etc/mosquitto/certs/ca.crt; sudo systemctl restart mosquitto\n"
-		      "Check: openssl verify -CAfile <broker cafile> %s", o->t->cert);
+	if (o->client_issuer[0])
+		mq_str_printf(&out->detail, " It was issued by the CA in %s.", o->client_issuer);
+	if (o->t->cafile && o->t->cert && o->t->key && !o->pki_dir[0]) {
+		mq_str_printf(&out->fix, "Issue this device's certificate again (same key) from the CA the broker's cafile holds — in the tutorials the one of --cafile:\n");
+		device_cmds_ca(o, &out->fix, true, false);
+		mq_str_printf(&out->fix, "\nor add the device's CA to the broker: cat %s >> <the listener's cafile>; sudo systemctl restart mosquitto\n"
+			      "Check: openssl verify -CAfile <broker cafile> %s", o->client_issuer[0] ? o->client_issuer : "device-ca.crt", o->t->cert);
+	} else {
+		mq_str_printf(&out->fix, "Issue the device certificate from the CA in the broker's cafile: mqttls certs device NAME --dir DIR (the broker's PKI)\n"
+			      "or add the device CA to the broker: cat device-ca.crt >> /etc/mosquitto/certs/ca.crt; sudo systemctl restart mosquitto\n"
+			      "Check: openssl verify -CAfile <broker cafile> %s", o->t->cert);
+	}
 	mq_str_printf(&out->seen, "ESP32: -0x7780 (fatal alert received), rc=-2.\nmosquitto_pub: Error: Protocol error (TLS 1.3) / Error: A TLS error occurred. (TLS 1.2)\n"
 		      "mosquitto -v: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed, then 'Client <unknown> disconnected: Protocol error.'");
 }

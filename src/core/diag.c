@@ -627,8 +627,12 @@ struct issuer_look {
 	X509 *top;
 	int pass;            /* 0: a file holding it alone (intermediate.crt); 1: first in its file; 2: anywhere */
 	bool found, chains_to_trusted;
-	char path[512];
+	bool self_signed;    /* the issuer found is a root */
+	bool want_key;       /* find its key beside it too */
+	char path[512], key[512];
 };
+
+static bool key_beside(const char *crt, X509 *x, char *out, size_t size);
 
 static bool visit_issuer(struct diag_session *s, const char *path, STACK_OF(X509) *sk, void *ctx)
 {
@@ -641,7 +645,10 @@ static bool visit_issuer(struct diag_session *s, const char *path, STACK_OF(X509
 		if (!signs(c, l->top))
 			continue;
 		l->found = true;
+		l->self_signed = X509_check_issued(c, c) == X509_V_OK;
 		snprintf(l->path, sizeof l->path, "%.500s", path);
+		if (l->want_key && i == 0)
+			key_beside(path, c, l->key, sizeof l->key);
 		for (int k = 0; s->ca_stack && k < sk_X509_num(s->ca_stack); k++) {
 			X509 *ca = sk_X509_value(s->ca_stack, k);
 			if (X509_cmp(ca, c) && signs(ca, c))
@@ -655,7 +662,10 @@ static bool visit_issuer(struct diag_session *s, const char *path, STACK_OF(X509
 /* The CA that signs x among the user's files, a file that starts with it preferred. */
 static bool look_issuer(struct diag_session *s, struct pki_scan *sc, X509 *x, struct issuer_look *l)
 {
+	bool want_key = l->want_key;
+
 	memset(l, 0, sizeof *l);
+	l->want_key = want_key;
 	l->top = x;
 	for (l->pass = 0; l->pass < 3 && !l->found; l->pass++)
 		scan_pki_files(s, sc, visit_issuer, l);
@@ -835,6 +845,35 @@ static bool visit_cafile_issuer(struct diag_session *s, const char *path, STACK_
 	return true;
 }
 
+/*
+ * The files a fix for the client certificate names: the CA that issued it (and its key), whether
+ * that CA is an intermediate the client must send along, and the key of the CA of --cafile (the
+ * CA a tutorial broker verifies devices with too).
+ */
+static void find_client_files(struct diag_session *s)
+{
+	struct pki_scan sc;
+	struct issuer_look l = { .want_key = true };
+
+	if (s->obs.client_files_searched)
+		return;
+	s->obs.client_files_searched = true;
+	if (s->ca_stack && sk_X509_num(s->ca_stack) == 1 && X509_check_ca(sk_X509_value(s->ca_stack, 0)) >= 1)
+		key_beside(s->t.cafile, sk_X509_value(s->ca_stack, 0), s->obs.cafile_key, sizeof s->obs.cafile_key);
+	if (!s->cert)
+		return;
+	s->obs.client_extra = s->cert_extra ? (size_t)sk_X509_num(s->cert_extra) : 0;
+	if (X509_check_issued(s->cert, s->cert) == X509_V_OK)
+		return;
+	scan_dirs_init(s, &sc);
+	if (!look_issuer(s, &sc, s->cert, &l))
+		return;
+	snprintf(s->obs.client_issuer, sizeof s->obs.client_issuer, "%s", l.path);
+	snprintf(s->obs.client_issuer_key, sizeof s->obs.client_issuer_key, "%s", l.key);
+	s->obs.client_issuer_is_root = l.self_signed;
+	add_log(s, "the client certificate's CA is %s (%s)", l.path, l.self_signed ? "a root" : "an intermediate");
+}
+
 static void local_checks(struct diag_session *s)
 {
 	check_cafile(s);
@@ -845,6 +884,8 @@ static void local_checks(struct diag_session *s)
 	}
 	check_capath(s);
 	check_client(s);
+	if (s->have_client && (s->client.not_after < (long long)time(NULL) || s->client.not_before > (long long)time(NULL)))
+		find_client_files(s);
 	for (size_t i = 0; i < s->n_ca; i++)
 		add_log(s, "CA file: %s certificate %zu is a %s", s->t.cafile, i, s->ca[i].is_ca ? "CA" : "non-CA certificate");
 }
@@ -1377,6 +1418,8 @@ static void on_main(struct probe *p, enum probe_phase ph, void *ctx)
 	s->main_done = true;
 	if (s->ev_silent)
 		evtimer_del(s->ev_silent);
+	if ((!r->handshake_done || r->rejected_after) && r->rec.cert_request)
+		find_client_files(s);
 	if (!r->handshake_done && !r->rec.server_hello && tlsctx_alert_received(&r->rec) < 0 && !s->plain)
 		start_followup(s, &s->plain, PROBE_PLAIN_MQTT, NULL);
 	if (!r->handshake_done) {

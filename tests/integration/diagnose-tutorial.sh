@@ -223,7 +223,15 @@ t_broker mtls "$p3" "$(tls "$p3" "$I/server/broker-fullchain.crt" "$I/server/bro
 use_identity_as_username true')
 acl_file $T_TMP/acl.conf" || { t_fail "mTLS broker starts"; t_done; exit 1; }
 dg_root mtls-none "CLIENT_CERT_REQUIRED" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt"
+t_like "mtls-none: the fix makes a device certificate with the student's CA" "$(fix_of mtls-none)" "-CA $I/root/ca\\.crt -CAkey $I/root/ca\\.key .*clientAuth"
 dg_root mtls-other "CLIENT_CERT_REJECTED" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt" --cert "$T_TMP/client.crt" --key "$T_TMP/client.key"
+t_like "mtls-other: the evidence names the CA that did issue it" "$(detail_of mtls-other)" "issued by the CA in $T_TMP/other\\.crt"
+# The printed re-issue, run as printed: the same key, now from the CA the broker trusts.
+fix_cmds mtls-other >"$T_TMP/fix-other.sh"
+if bash -e "$T_TMP/fix-other.sh" >"$T_TMP/fix-other.log" 2>&1; then t_pass "mtls-other: the printed openssl commands run"; else t_fail "mtls-other: the printed openssl commands run" "$(cat "$T_TMP/fix-other.log")"; fi
+dg mtls-other-fixed -h localhost -p "$p3" --cafile "$I/root/ca.crt" --cert "$T_TMP/client.crt" --key "$T_TMP/client.key"
+dg_stage mtls-other-fixed tls ok
+dg_stage mtls-other-fixed mqtt_connect ok
 dg_root mtls-key "CLIENT_KEY_MISMATCH" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt" --cert "$I/devices/sensor-001.crt" --key "$T_TMP/client.key"
 dg_root acl-read "ACL_DENIED" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt" --cert "$I/devices/sensor-001.crt" \
 	--key "$I/devices/sensor-001.key" -t devices/sensor-001/telemetry -V 5
@@ -233,6 +241,17 @@ dg_root acl-write "ACL_DENIED" 1 -h localhost -p "$p3" --cafile "$I/root/ca.crt"
 	--key "$I/devices/sensor-001.key" -t devices/sensor-001/commands -V 5
 t_like "acl-write: the publish is what is denied" "$(title_of acl-write)" '^Publishing on '
 t_broker_stop mtls
+
+# A device certificate from the intermediate, sent alone, to a broker whose cafile holds only the root.
+p7=$(t_free_port)
+t_broker mtls2 "$p7" "allow_anonymous true
+$(tls "$p7" "$I/server/broker-fullchain.crt" "$I/server/broker.key" "$I/root/ca.crt" 'require_certificate true')" || t_fail "root-only mTLS broker starts"
+dg_root devleaf "CLIENT_CERT_REJECTED" 1 -h localhost -p "$p7" --cafile "$I/root/ca.crt" --cert "$I/devices/sensor-001.crt" --key "$I/devices/sensor-001.key"
+t_like "devleaf: the device's intermediate was not sent" "$(detail_of devleaf)" 'issued by an intermediate CA .*sent the certificate alone'
+fix_cmds devleaf >"$T_TMP/fix-devleaf.sh"
+( cd "$T_TMP" && bash -e fix-devleaf.sh ) >"$T_TMP/fix-devleaf.log" 2>&1 || t_fail "devleaf: the printed cat runs" "$(cat "$T_TMP/fix-devleaf.log")"
+dg_ok devleaf-chain -h localhost -p "$p7" --cafile "$I/root/ca.crt" --cert "$T_TMP/device-chain.crt" --key "$I/devices/sensor-001.key" -t iot/test
+t_broker_stop mtls2
 
 # A listener that takes usernames from certificates but never asks for one (no require_certificate).
 p6=$(t_free_port)
