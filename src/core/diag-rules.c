@@ -237,6 +237,32 @@ static void swap_ext(const char *path, const char *ext, char *buf, size_t size)
 	snprintf(buf, size, "%.*s%s", (int)n, path, ext);
 }
 
+/* "openssl x509 -x509toreq": a request with the key and subject of an existing certificate. */
+static void toreq_cmd(struct mq_str *b, const char *in, const char *key, const char *csr)
+{
+	mq_str_printf(b, "  openssl x509 -x509toreq -in ");
+	put_path(b, in);
+	mq_str_printf(b, " -signkey ");
+	put_path(b, key);
+	mq_str_printf(b, " -out ");
+	put_path(b, csr);
+	mq_str_printf(b, "\n");
+}
+
+/* "openssl x509 -req": the request signed by a CA, with ext as the extension lines (printf form). */
+static void sign_cmd(struct mq_str *b, const char *csr, const char *ca, const char *cakey, long long days, const char *out, const char *ext)
+{
+	mq_str_printf(b, "  openssl x509 -req -in ");
+	put_path(b, csr);
+	mq_str_printf(b, " -CA ");
+	put_path(b, ca);
+	mq_str_printf(b, " -CAkey ");
+	put_path(b, cakey);
+	mq_str_printf(b, " -CAcreateserial -days %lld -sha256 -out ", days);
+	put_path(b, out);
+	mq_str_printf(b, " -extfile <(printf '%s')", ext);
+}
+
 /*
  * The openssl commands that re-issue the served certificate with the same key and subject from
  * the CA that issued it, naming the user's own files where mqttls found them (server.crt,
@@ -269,21 +295,9 @@ static void reissue_cmds_ca(const struct diag_obs *o, struct mq_str *b, const ch
 		days = 397;
 	guessed = !in || !u->leaf_key[0] || (!ca_override && (!u->issuer_crt[0] || !u->issuer_key[0]));
 
-	mq_str_printf(b, "  openssl x509 -x509toreq -in ");
-	put_path(b, in ? in : crt);
-	mq_str_printf(b, " -signkey ");
-	put_path(b, key);
-	mq_str_printf(b, " -out ");
-	put_path(b, csr);
-	mq_str_printf(b, "\n  openssl x509 -req -in ");
-	put_path(b, csr);
-	mq_str_printf(b, " -CA ");
-	put_path(b, ca);
-	mq_str_printf(b, " -CAkey ");
-	put_path(b, cakey);
-	mq_str_printf(b, " -CAcreateserial -days %lld -sha256 -out ", days);
-	put_path(b, crt);
-	mq_str_printf(b, " -extfile <(printf '%s')\n", ext);
+	toreq_cmd(b, in ? in : crt, key, csr);
+	sign_cmd(b, csr, ca, cakey, days, crt, ext);
+	mq_str_printf(b, "\n");
 	if (u->chain_crt[0] && u->issuer_crt[0] && !u->issuer_is_root && !ca_override) {
 		mq_str_printf(b, "  cat ");
 		put_path(b, crt);
@@ -336,25 +350,11 @@ static void device_cmds_ca(const struct diag_obs *o, struct mq_str *b, bool rene
 	snprintf(crt, sizeof crt, "%s", renew && o->t->cert ? o->t->cert : "device-1.crt");
 	snprintf(key, sizeof key, "%s", renew && o->t->key ? o->t->key : "device-1.key");
 	swap_ext(crt, ".csr", csr, sizeof csr);
-	if (renew) {
-		mq_str_printf(b, "  openssl x509 -x509toreq -in ");
-		put_path(b, crt);
-		mq_str_printf(b, " -signkey ");
-		put_path(b, key);
-	} else {
-		mq_str_printf(b, "  openssl ecparam -genkey -name prime256v1 -out device-1.key\n  openssl req -new -key device-1.key -subj \"/CN=device-1\"");
-	}
-	mq_str_printf(b, " -out ");
-	put_path(b, csr);
-	mq_str_printf(b, "\n  openssl x509 -req -in ");
-	put_path(b, csr);
-	mq_str_printf(b, " -CA ");
-	put_path(b, ca);
-	mq_str_printf(b, " -CAkey ");
-	put_path(b, cakey);
-	mq_str_printf(b, " -CAcreateserial -days 365 -sha256 -out ");
-	put_path(b, crt);
-	mq_str_printf(b, " -extfile <(printf 'extendedKeyUsage=clientAuth\\n')");
+	if (renew)
+		toreq_cmd(b, crt, key, csr);
+	else
+		mq_str_printf(b, "  openssl ecparam -genkey -name prime256v1 -out device-1.key\n  openssl req -new -key device-1.key -subj \"/CN=device-1\" -out device-1.csr\n");
+	sign_cmd(b, csr, ca, cakey, 365, crt, "extendedKeyUsage=clientAuth\\n");
 	if (!key_known) {
 		mq_str_printf(b, "\n  (");
 		put_path(b, cakey);
@@ -889,21 +889,11 @@ static void e_expired(const struct diag_obs *o, struct rule_out *out)
 			snprintf(rkey, sizeof rkey, "%s", u->root_key);
 		else
 			swap_ext(u->root_crt[0] ? u->root_crt : "ca.crt", ".key", rkey, sizeof rkey);
-		mq_str_printf(&out->fix, "The intermediate CA expired (the root above it has not): issue it again from the root with the same key and subject,\n  openssl x509 -x509toreq -in ");
-		put_path(&out->fix, ic);
-		mq_str_printf(&out->fix, " -signkey ");
-		put_path(&out->fix, ikey);
-		mq_str_printf(&out->fix, " -out ");
-		put_path(&out->fix, icsr);
-		mq_str_printf(&out->fix, "\n  openssl x509 -req -in ");
-		put_path(&out->fix, icsr);
-		mq_str_printf(&out->fix, " -CA ");
-		put_path(&out->fix, u->root_crt[0] ? u->root_crt : "ca.crt");
-		mq_str_printf(&out->fix, " -CAkey ");
-		put_path(&out->fix, rkey);
-		mq_str_printf(&out->fix, " -CAcreateserial -days 1825 -sha256 -out ");
-		put_path(&out->fix, ic);
-		mq_str_printf(&out->fix, " -extfile <(printf 'basicConstraints=critical,CA:TRUE,pathlen:0\\nkeyUsage=critical,keyCertSign,cRLSign\\n')\n  cat ");
+		mq_str_printf(&out->fix, "The intermediate CA expired (the root above it has not): issue it again from the root with the same key and subject,\n");
+		toreq_cmd(&out->fix, ic, ikey, icsr);
+		sign_cmd(&out->fix, icsr, u->root_crt[0] ? u->root_crt : "ca.crt", rkey, 1825, ic,
+			 "basicConstraints=critical,CA:TRUE,pathlen:0\\nkeyUsage=critical,keyCertSign,cRLSign\\n");
+		mq_str_printf(&out->fix, "\n  cat ");
 		put_path(&out->fix, u->leaf_crt[0] ? u->leaf_crt : "server.crt");
 		mq_str_printf(&out->fix, " ");
 		put_path(&out->fix, ic);

@@ -1052,6 +1052,20 @@ static void start_mqtt(struct diag_session *s)
 	s->mq_running = true;
 }
 
+/* One more handshake on the connected address with ctx (taken: freed here); on_weak reports it. */
+static void weak_probe(struct diag_session *s, struct probe **slot, struct probe_opts *po, SSL_CTX *ctx)
+{
+	struct mq_err err = { 0 };
+
+	if (!ctx)
+		return;
+	po->ctx = ctx;
+	*slot = probe_start(s->base, po, on_weak, s, &err);
+	if (*slot)
+		s->weak_pending++;
+	SSL_CTX_free(ctx);
+}
+
 static void start_weak(struct diag_session *s)
 {
 	struct probe_opts po = { 0 };
@@ -1064,32 +1078,12 @@ static void start_weak(struct diag_session *s)
 	po.n_addrs = 1;
 	po.sni = tlsctx_sni(&s->t);
 	po.timeout = s->o.timeout;
-	if (c_old) {
-		po.ctx = c_old;
-		s->wold = probe_start(s->base, &po, on_weak, s, &err);
-		if (s->wold)
-			s->weak_pending++;
-		SSL_CTX_free(c_old);
-	}
-	if (c_nofs) {
-		po.ctx = c_nofs;
-		s->wnofs = probe_start(s->base, &po, on_weak, s, &err);
-		if (s->wnofs)
-			s->weak_pending++;
-		SSL_CTX_free(c_nofs);
-	}
+	weak_probe(s, &s->wold, &po, c_old);
+	weak_probe(s, &s->wnofs, &po, c_nofs);
 	/* This client got TLS 1.3; a device without it (an ESP32 on mbedTLS 2.x) offers TLS 1.2 only.
 	 * Does the broker take such a handshake at all? */
-	if (!s->v12 && s->obs.tls && s->obs.tls->version == TLS1_3_VERSION && !s->t.tls_max && s->t.tls_min != TLS1_3_VERSION) {
-		SSL_CTX *c12 = tlsctx_new(&s->t, NULL, TLSCTX_ONLY_12, &err);
-		if (c12) {
-			po.ctx = c12;
-			s->v12 = probe_start(s->base, &po, on_weak, s, &err);
-			if (s->v12)
-				s->weak_pending++;
-			SSL_CTX_free(c12);
-		}
-	}
+	if (!s->v12 && s->obs.tls && s->obs.tls->version == TLS1_3_VERSION && !s->t.tls_max && s->t.tls_min != TLS1_3_VERSION)
+		weak_probe(s, &s->v12, &po, tlsctx_new(&s->t, NULL, TLSCTX_ONLY_12, &err));
 	ERR_clear_error();
 }
 
