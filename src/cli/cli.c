@@ -34,6 +34,12 @@ int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...)
 int cli_help(const struct cli_cmd *cmd)
 {
 	fputs(cmd->usage, stdout);
+	if (cmd->target) {
+		if (cmd->usage[0] && cmd->usage[strlen(cmd->usage) - 1] == '\n' &&
+		    (strlen(cmd->usage) < 2 || cmd->usage[strlen(cmd->usage) - 2] != '\n'))
+			fputc('\n', stdout);
+		fputs(target_usage, stdout);
+	}
 	return EXIT_OK;
 }
 
@@ -93,7 +99,8 @@ double cli_parse_seconds(const char *s)
 	if (!s || !*s)
 		return -1;
 	v = strtod(s, &end);
-	if (*end || v <= 0 || v > 86400 * 7)
+	/* "nan" parses, and compares false with everything: only a number in range passes. */
+	if (*end || !(v > 0 && v <= 86400 * 7))
 		return -1;
 	return v;
 }

@@ -21,6 +21,7 @@ struct cli_cmd {
 	const char *summary;   /* one line for "mqttls --help" */
 	const char *usage;     /* the whole "mqttls CMD --help" text */
 	int (*exec)(const struct cli_cmd *self, int argc, char **argv); /* argv[0] is the command name */
+	bool target;           /* takes the TARGET options: --help lists them after the usage */
 };
 
 /* Print "mqttls CMD: <message>" and a pointer to --help on stderr; returns EXIT_USAGE. */
@@ -29,7 +30,7 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...) MQ_PRINTF(2
 /* Print "mqttls CMD: <message>" on stderr; returns EXIT_FAIL. */
 int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...) MQ_PRINTF(2, 3);
 
-/* Print the command's usage on stdout; returns EXIT_OK. */
+/* Print the command's usage (and the TARGET options when it takes them) on stdout; returns EXIT_OK. */
 int cli_help(const struct cli_cmd *cmd);
 
 /* True for --help (and -? / help as the only argument). -h is mosquitto's host flag, not help. */

@@ -7,7 +7,8 @@
 #include "../tui/tui.h"
 
 const char usage_tui[] =
-	"usage: mqttls [tui] [TARGET] [--ascii] [--no-mouse] [--no-color]\n"
+	"usage: mqttls [--ascii] [--no-mouse] [--no-color]\n"
+	"       mqttls tui [TARGET] [--ascii] [--no-mouse] [--no-color]\n"
 	"\n"
 	"The interactive screen: connect, diagnose, read the certificate chain, run the MITM lab and\n"
 	"the classroom labs, explain an error. With no TARGET it starts (or finds) the built-in lab\n"
@@ -18,7 +19,8 @@ const char usage_tui[] =
 	"  --no-color   monochrome (NO_COLOR=1 in the environment does the same)\n"
 	"\n"
 	"Saved targets live in $XDG_CONFIG_HOME/mqttls/profiles (~/.config/mqttls/profiles).\n"
-	"For scripts and pipes use 'mqttls diagnose' instead: the TUI needs a terminal.\n";
+	"For scripts and pipes use 'mqttls diagnose' instead: the TUI needs a terminal ('mqttls' followed\n"
+	"by TARGET options, without 'tui', runs diagnose).\n";
 
 static int own_arg(void *ctx, int argc, char **argv, int i)
 {

@@ -9,9 +9,9 @@
 #include "mqttls/version.h"
 
 static const struct cli_cmd commands[] = {
-	{ "tui", "the interactive screen (the default with no command)", usage_tui, cmd_tui },
-	{ "diagnose", "walk every stage of a connection and name what is wrong", usage_diagnose, cmd_diagnose },
-	{ "inspect", "the TLS handshake and the broker's certificate chain", usage_inspect, cmd_inspect },
+	{ "tui", "the interactive screen (the default with no command)", usage_tui, cmd_tui, true },
+	{ "diagnose", "walk every stage of a connection and name what is wrong", usage_diagnose, cmd_diagnose, true },
+	{ "inspect", "the TLS handshake and the broker's certificate chain", usage_inspect, cmd_inspect, true },
 	{ "explain", "explain an error code or log line from a device or broker", usage_explain, cmd_explain },
 	{ "lint-conf", "check a mosquitto.conf and the files it names", usage_lint_conf, cmd_lint_conf },
 	{ "capture", "capture or read MQTT/TLS traffic and say who rejected whom", usage_capture, cmd_capture },
@@ -76,6 +76,10 @@ int main(int argc, char **argv)
 		return cli_help(cmd);
 	}
 	cmd = cli_find(argv[1]);
+	/* "mqttls --ascii" is the TUI drawn another way, not a target to diagnose. */
+	if (!cmd && (!strcmp(argv[1], "--ascii") || !strcmp(argv[1], "--no-mouse") || !strcmp(argv[1], "--no-color") ||
+		     !strcmp(argv[1], "--no-colour")))
+		return cmd_tui(cli_find("tui"), argc, argv);
 	if (!cmd) {
 		/* A pasted mosquitto_sub line or a bare option means: diagnose it. */
 		if (argv[1][0] == '-' || strstr(argv[1], "mosquitto_") || strstr(argv[1], "://")) {

@@ -11,29 +11,35 @@
 #include "mqttls/util.h"
 
 const char target_usage[] =
-	"TARGET options (as mosquitto_pub/mosquitto_sub; a leading mosquitto_pub or mosquitto_sub word is ignored):\n"
-	"  -h HOST            broker host name or address (default localhost)\n"
-	"  -p PORT            broker port (default 8883; 1883 for mqtt://)\n"
-	"  --cafile FILE      CA certificate(s) to verify the broker with (PEM)\n"
-	"  --capath DIR       directory of hashed CA certificates\n"
-	"  --cert FILE        client certificate (PEM), with --key\n"
-	"  --key FILE         client private key (PEM)\n"
-	"  -u USER, -P PASS   username and password\n"
-	"  -i ID              client id (default mqttls-<random>)\n"
-	"  -t TOPIC           topic (the round trip uses a unique topic under it)\n"
-	"  -m MESSAGE         message payload\n"
-	"  -q QOS             QoS for the round trip (0, 1 or 2; default 1)\n"
-	"  -k SECONDS         keepalive (default 60)\n"
-	"  -V 311|5           MQTT protocol version (also mqttv311, mqttv5, 31)\n"
-	"  --insecure         do not check the broker's host name (the CA still is), as mosquitto does\n"
-	"  --no-verify        verify nothing, as an ESP32 with setInsecure()\n"
-	"  --tls-version V    tlsv1.2: the lowest version offered; tlsv1.3: the only one\n"
-	"  --tls-max V        the highest version offered (tlsv1.2 is an ESP32 on mbedTLS 2.x)\n"
-	"  --ciphers LIST     TLS 1.2 cipher list, in OpenSSL syntax\n"
-	"  --sni NAME         server name to send (default: the host, unless it is an address)\n"
-	"  --clock WHEN       the device's clock for the certificate dates: unset (1970, an ESP32\n"
-	"                     without NTP), ignore (dates not checked), a UTC date, -400d, or ntp\n"
-	"  mqtts://[USER[:PASS]@]HOST[:PORT][/TOPIC]   or mqtt://... for plain MQTT\n";
+	"TARGET options, as mosquitto_pub/mosquitto_sub take them (a leading mosquitto_pub or\n"
+	"mosquitto_sub word is ignored, so a failing command line can be pasted as it is):\n"
+	"  -h, --host HOST        broker host name or address (default localhost)\n"
+	"  -p, --port PORT        broker port (default 8883; 1883 for mqtt://)\n"
+	"  --cafile FILE          CA certificate(s) to verify the broker with (PEM)\n"
+	"  --capath DIR           directory of hashed CA certificates\n"
+	"  --tls-use-os-certs     the system's CA store (as --capath /etc/ssl/certs)\n"
+	"  --cert FILE            client certificate (PEM), with --key\n"
+	"  --key FILE             client private key (PEM)\n"
+	"  -u, --username USER    username\n"
+	"  -P, --pw PASS          password\n"
+	"  -i, --id ID            client id (default mqttls-<random>)\n"
+	"  -t, --topic TOPIC      topic (the round trip uses a unique topic under it)\n"
+	"  -m, --message MESSAGE  message payload\n"
+	"  -q, --qos QOS          QoS for the round trip (0, 1 or 2; default 1)\n"
+	"  -k, --keepalive SEC    keepalive (default 60)\n"
+	"  -V, --protocol-version 311|5   MQTT version (also mqttv311, mqttv5, 31)\n"
+	"  --insecure             do not check the broker's host name (the CA still is), as mosquitto\n"
+	"  --no-verify            verify nothing, as an ESP32 with setInsecure()\n"
+	"  --tls-version V        tlsv1.2: the lowest version offered; tlsv1.3: the only one\n"
+	"  --tls-max V            the highest version offered (tlsv1.2 is an ESP32 on mbedTLS 2.x)\n"
+	"  --ciphers LIST         TLS 1.2 cipher list, in OpenSSL syntax\n"
+	"  --sni NAME             server name to send (default: the host, unless it is an address)\n"
+	"  --clock WHEN           the device's clock for the certificate dates: unset (1970, an ESP32\n"
+	"                         without NTP), ignore (dates not checked), a UTC date, -400d, or ntp\n"
+	"  -L, --url URL          the target as a URL (also accepted alone, without -L):\n"
+	"                         mqtts://[USER[:PASS]@]HOST[:PORT][/TOPIC], or mqtt://... for plain MQTT\n"
+	"mosquitto_pub/sub options that do not change the connection (-d, -r, -n, -l, -s, -v, -N,\n"
+	"-R, -c, -D ..., --will-*, --repeat, ...) are accepted and ignored; TLS-PSK is refused.\n";
 
 void target_init(struct target *t)
 {
@@ -264,6 +270,8 @@ static int parse_url(struct target *t, const char *arg, struct mq_err *err)
 		set_str(&t->user, buf);
 		if (colon) {
 			n = (size_t)(at - colon - 1);
+			if (n >= sizeof buf)
+				goto bad;
 			memcpy(buf, colon + 1, n);
 			buf[n] = '\0';
 			set_str(&t->pass, buf);
