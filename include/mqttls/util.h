@@ -9,14 +9,26 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "attrib.h"
 #include "err.h"
 
-/* Read a whole file, refusing files larger than cap bytes. *out is NUL-terminated; free() it. */
+/*
+ * Read a whole file, refusing files larger than cap bytes. *out is NUL-terminated; free() it.
+ * A FIFO, socket or device is refused (it would block or never end) unless it is this
+ * process's own standard input.
+ */
 int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err) MQ_WUR;
+
+/*
+ * Before a path goes to a library that opens it itself (OpenSSL's *_file functions): 0 when it
+ * is a readable file of at most cap bytes, else -1 with err saying what it is instead (missing,
+ * a directory, a FIFO that would block, a device, too large), prefixed with what (e.g. "--cafile").
+ */
+int mq_check_file(const char *what, const char *path, size_t cap, struct mq_err *err) MQ_WUR;
 
 /*
  * Like mq_read_file for a path that anyone may have put anything behind (a configuration names
@@ -106,5 +118,15 @@ char *mq_iso8601(long long t, char *buf, size_t size);
 
 /* true when stdout is a terminal and NO_COLOR is unset or empty. */
 bool mq_use_color(FILE *f);
+
+/*
+ * Ctrl-C between starting a detached process (a lab's broker) and recording its PID would leave
+ * it running where no "lab stop" finds it. Such a section holds SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT in the calling thread; a signal that came meanwhile is acted on at the release.
+ * A child forked inside calls mq_signals_child() before exec, so it does not inherit the hold.
+ */
+void mq_signals_hold(sigset_t *saved);
+void mq_signals_release(const sigset_t *saved);
+void mq_signals_child(void);
 
 #endif

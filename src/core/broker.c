@@ -161,6 +161,7 @@ int broker_run(const char *conf, const char *log, const char *host, int port, in
 		int null = open("/dev/null", O_RDONLY);
 
 		setsid();
+		mq_signals_child();
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
 		if (fd >= 0) {

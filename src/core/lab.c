@@ -1137,7 +1137,21 @@ int labctx_broker_down(struct lab_ctx *c, struct mq_err *err)
 	return 0;
 }
 
+static int broker_up(struct lab_ctx *c, struct mq_err *err);
+
 int labctx_broker_up(struct lab_ctx *c, struct mq_err *err)
+{
+	sigset_t saved;
+	int rc;
+
+	/* From the fork to the recorded PID: a Ctrl-C waits until the broker can be found again. */
+	mq_signals_hold(&saved);
+	rc = broker_up(c, err);
+	mq_signals_release(&saved);
+	return rc;
+}
+
+static int broker_up(struct lab_ctx *c, struct mq_err *err)
 {
 	struct mq_err e = { 0 };
 	char fp[LABCTX_FP_HEX];
@@ -1177,11 +1191,17 @@ static int companions_start(struct lab_ctx *c, struct mq_err *err)
 {
 	const struct companions *cs = companions_of(c->d);
 	struct lab_info info;
+	sigset_t saved;
+	int rc;
 
 	if (!cs || !c->pid)
 		return 0;
 	fill_info(c, &info);
-	return cs->start(&info, err);
+	/* Every companion is recorded before a Ctrl-C takes effect (lab stop must find them all). */
+	mq_signals_hold(&saved);
+	rc = cs->start(&info, err);
+	mq_signals_release(&saved);
+	return rc;
 }
 
 static void companions_stop(struct lab_ctx *c)

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -226,8 +227,11 @@ SSL_CTX *tlsctx_new(const struct target *t, const struct tlsctx_creds *creds, en
 			goto bad_ciphers;
 		/* The CA: what the user gave, else the system's store (mosquitto's --tls-use-os-certs). */
 		if (t->cafile || t->capath) {
-			/* A CA file that cannot be loaded is a finding, reported by the local checks. */
-			if (!SSL_CTX_load_verify_locations(ctx, t->cafile, t->capath))
+			struct stat st;
+			/* A CA file that cannot be loaded is a finding, reported by the local checks; one
+			 * that is not a regular file (a FIFO would block OpenSSL's fopen) is not opened. */
+			const char *cafile = t->cafile && stat(t->cafile, &st) == 0 && S_ISREG(st.st_mode) ? t->cafile : NULL;
+			if ((cafile || t->capath) && !SSL_CTX_load_verify_locations(ctx, cafile, t->capath))
 				ERR_clear_error();
 		} else if (!SSL_CTX_set_default_verify_paths(ctx)) {
 			ERR_clear_error();

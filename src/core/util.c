@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,6 +24,13 @@
 #define MQTTLS_DATADIR "/usr/local/share/mqttls"
 #endif
 
+static bool is_own_stdin(const struct stat *st)
+{
+	struct stat in;
+
+	return fstat(STDIN_FILENO, &in) == 0 && in.st_dev == st->st_dev && in.st_ino == st->st_ino;
+}
+
 int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct mq_err *err)
 {
 	struct stat st;
@@ -34,7 +42,8 @@ int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct m
 	*out = NULL;
 	if (len)
 		*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: opening a FIFO nobody writes to must not wait forever. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		mq_errf_errno(err, "cannot open %s", path);
 		return -1;
@@ -45,6 +54,17 @@ int mq_read_file(const char *path, size_t cap, char **out, size_t *len, struct m
 	}
 	if (S_ISDIR(st.st_mode)) {
 		mq_errf(err, "%s is a directory, not a file", path);
+		goto fail;
+	}
+	/* A pipe or a terminal is read only when it is this process's own standard input
+	 * (/dev/stdin, "cmd | mqttls ... /dev/stdin"): anything else would block or never end. */
+	if (!S_ISREG(st.st_mode) && !is_own_stdin(&st)) {
+		mq_errf(err, "%s is %s, not a file", path,
+			S_ISFIFO(st.st_mode) ? "a FIFO (a named pipe)" : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		mq_errf_errno(err, "cannot read %s", path);
 		goto fail;
 	}
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > cap) {
@@ -102,6 +122,19 @@ static int write_all(int fd, const void *data, size_t len)
 		p += w;
 		len -= (size_t)w;
 	}
+	return 0;
+}
+
+int mq_check_file(const char *what, const char *path, size_t cap, struct mq_err *err)
+{
+	struct mq_err e = { 0 };
+	char *buf = NULL;
+
+	if (mq_read_file(path, cap, &buf, NULL, &e) < 0) {
+		mq_errf(err, "%s%s%s", what ? what : "", what ? ": " : "", e.msg);
+		return -1;
+	}
+	free(buf);
 	return 0;
 }
 
@@ -705,4 +738,34 @@ bool mq_use_color(FILE *f)
 	if (nc && *nc)
 		return false;
 	return isatty(fileno(f));
+}
+
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+}
+
+void mq_signals_hold(sigset_t *saved)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, saved);
+}
+
+void mq_signals_release(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+void mq_signals_child(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }

@@ -23,6 +23,9 @@
 #include "mqttls/mqttenc.h"
 #include "mqttls/util.h"
 
+/* A CA, certificate or key file larger than this is not one. */
+#define DEVICE_FILE_CAP (8u << 20)
+
 /* mbedTLS error codes the ESP32 logs for the failures a simulated device can meet. */
 #define MBED_X509_CERT_VERIFY_FAILED  (-0x2700)
 #define MBED_SSL_FATAL_ALERT_MESSAGE  (-0x7780)
@@ -153,6 +156,11 @@ static SSL_CTX *make_ctx(struct device *d, struct mq_err *err)
 		SSL_CTX_set_min_proto_version(ctx, d->o.tls_min);
 	if (d->o.tls_max)
 		SSL_CTX_set_max_proto_version(ctx, d->o.tls_max);
+	/* OpenSSL would wait forever on a FIFO and say little about a directory: look first. */
+	if ((d->o.cafile && mq_check_file("--cafile", d->o.cafile, DEVICE_FILE_CAP, err) < 0) ||
+	    (d->o.cert && mq_check_file("--cert", d->o.cert, DEVICE_FILE_CAP, err) < 0) ||
+	    (d->o.key && mq_check_file("--key", d->o.key, DEVICE_FILE_CAP, err) < 0))
+		goto fail;
 	if (d->o.cafile && !SSL_CTX_load_verify_locations(ctx, d->o.cafile, NULL)) {
 		mq_errf_ssl(err, "cannot load the CA file %s", d->o.cafile);
 		goto fail;

@@ -277,6 +277,7 @@ static int spawn(const struct companion *c, const struct lab_info *b, int mitm_p
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 		setsid();
+		mq_signals_child();
 		if (devnull >= 0)
 			dup2(devnull, 0);
 		dup2(logfd, 1);

@@ -9,6 +9,10 @@
 #include <openssl/x509v3.h>
 
 #include "mitm-int.h"
+#include "mqttls/util.h"
+
+/* A CA, certificate or key file larger than this is not one. */
+#define UPSTREAM_FILE_CAP (8u << 20)
 
 SSL_CTX *upstream_ctx_new(const char *cafile, const char *cert, const char *key, struct mq_err *err)
 {
@@ -19,6 +23,11 @@ SSL_CTX *upstream_ctx_new(const char *cafile, const char *cert, const char *key,
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* OpenSSL would wait forever on a FIFO and say little about a directory: look first. */
+	if ((cafile && mq_check_file("--upstream-cafile", cafile, UPSTREAM_FILE_CAP, err) < 0) ||
+	    (cert && mq_check_file("--upstream-cert", cert, UPSTREAM_FILE_CAP, err) < 0) ||
+	    (key && mq_check_file("--upstream-key", key, UPSTREAM_FILE_CAP, err) < 0))
+		goto fail;
 	if (cafile) {
 		if (!SSL_CTX_load_verify_locations(ctx, cafile, NULL)) {
 			mq_errf_ssl(err, "--upstream-cafile %s cannot be loaded", cafile);
