@@ -355,7 +355,8 @@ int cmd_mitm(const struct cli_cmd *self, int argc, char **argv)
 	}
 	c.m = mitm_new(c.base, &c.o, on_event, &c, &err);
 	if (!c.m) {
-		rc = cli_fail(self, "%s", err.msg);
+		/* A start that stopped has said why already (the STOPPED event): once is enough. */
+		rc = c.failed ? EXIT_FAIL : cli_fail(self, "%s", err.msg);
 		goto out;
 	}
 	sigint = evsignal_new(c.base, SIGINT, on_signal, &c);

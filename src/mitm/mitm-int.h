@@ -94,6 +94,7 @@ struct mitm {
 	size_t max_packet, keep_max;
 
 	FILE *log;
+	char *log_path;                 /* set when this run created the log: removed if it never started */
 	struct event *log_flush;        /* flushes the log once the loop is idle */
 	struct mq_str line;             /* the log line being written */
 	SSL_CTX *srv_ctx, *up_ctx, *fetch_ctx;

@@ -416,15 +416,29 @@ void mitm_emit(struct mitm *m, struct mitm_event *ev)
 
 static int open_log(struct mitm *m, const char *path, bool force, struct mq_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
+	struct stat st;
+	bool existed = lstat(path, &st) == 0;
+	int fd;
 	char *line;
 	cJSON *o;
 
+	if (existed && S_ISDIR(st.st_mode)) {
+		mq_errf(err, "--json-log %s is a directory: give a file name", path);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			mq_errf(err, "%s already exists: use --force to replace it", path);
 		else
 			mq_errf_errno(err, "cannot create %s", path);
+		return -1;
+	}
+	/* A log this run made is removed again when the run never starts, so that the same command
+	 * can simply be run again once the cause is fixed. */
+	if (!existed && !(m->log_path = strdup(path))) {
+		mq_errf(err, "out of memory");
+		close(fd);
 		return -1;
 	}
 	/* Credentials end up in this file: never readable by others, even when it existed before. */
@@ -964,6 +978,9 @@ void mitm_free(struct mitm *m)
 		event_free(m->log_flush);
 	if (m->log)
 		fclose(m->log);
+	if (m->log_path && !m->started)
+		unlink(m->log_path);
+	free(m->log_path);
 	mq_str_free(&m->line);
 	SSL_CTX_free(m->srv_ctx);
 	SSL_CTX_free(m->up_ctx);
