@@ -50,6 +50,9 @@ int pki_init(const struct pki_opts *o, struct mq_err *err) MQ_WUR;
  */
 int pki_broker(const struct pki_opts *o, struct mq_err *err) MQ_WUR;
 
+/* 0 when NAME can name certificate files (one path component, not hidden, printable); else -1. */
+int pki_check_name(const char *name, struct mq_err *err) MQ_WUR;
+
 /* A broker certificate NAME.crt/NAME.key (+ NAME-fullchain.crt) signed by the intermediate. */
 int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err) MQ_WUR;
 

@@ -24,7 +24,7 @@ const char usage_certs[] =
 	"  certs init [--dir DIR] [--rsa BITS] [--san DNS:x|IP:y]... [--days N] [--force]\n"
 	"  certs server NAME [--san DNS:x|IP:y]... [--dir DIR] [--rsa BITS] [--days N] [--force]\n"
 	"  certs device NAME [--dir DIR] [--rsa BITS] [--days N] [--force]\n"
-	"  certs broken KIND|all [--dir DIR] [--san ...] [--force]    (certs broken --list)\n"
+	"  certs broken KIND|all [--dir DIR] [--san ...] [--rsa BITS] [--days N] [--force]  (or --list)\n"
 	"  certs show FILE [--json] [--host HOST]\n"
 	"  certs export-esp32 FILE [--arduino | --esp-idf] [--name VAR]\n"
 	"\n"
@@ -63,12 +63,14 @@ static const char certs_usage_device[] =
 	"intermediate: the chain a client presents to a broker that trusts ca.crt.\n";
 
 static const char certs_usage_broken[] =
-	"usage: mqttls certs broken KIND|all [--dir DIR] [--san DNS:x|IP:y]... [--force]\n"
+	"usage: mqttls certs broken KIND|all [--dir DIR] [--san DNS:x|IP:y]... [--rsa BITS] [--days N] [--force]\n"
 	"       mqttls certs broken --list\n"
 	"\n"
 	"A broker certificate with exactly one defect, for labs and tests: broken-KIND.crt,\n"
 	"broken-KIND.key and broken-KIND-fullchain.crt (mosquitto's certfile) in DIR (default\n"
-	"certs/lab, which needs 'certs init' first). 'all' makes every kind. --list shows the kinds.\n";
+	"certs/lab, which needs 'certs init' first). 'all' makes every kind. --list shows the kinds.\n"
+	"--rsa and --days apply where the defect leaves them free (weak-rsa-1024 keeps its 1024 bits,\n"
+	"expired and not-yet-valid keep their dates).\n";
 
 static const char certs_usage_show[] =
 	"usage: mqttls certs show FILE [--json] [--host HOST]\n"
@@ -210,6 +212,9 @@ static int parse_args(const struct cli_cmd *self, int argc, char **argv, unsigne
 		return cli_usage_error(self, "give --arduino or --esp-idf, not both");
 	if (pos_name && !a->pos && !(a->seen & O_LIST))
 		return cli_usage_error(self, "needs %s", pos_name);
+	/* A NAME that cannot name a file is a bad argument, said before anything is made. */
+	if (a->pos && pos_name && !strcmp(pos_name, "a NAME") && pki_check_name(a->pos, &err) < 0)
+		return cli_usage_error(self, "%s", err.msg);
 	return EXIT_OK;
 }
 

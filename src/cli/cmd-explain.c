@@ -1,4 +1,5 @@
 /* mqttls explain TEXT — what a device, client or broker printed, in plain words. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 const char usage_explain[] =
 	"usage: mqttls explain [--json] TEXT...\n"
 	"       mqttls explain [--json] -          (read the text from standard input)\n"
+	"       mqttls explain [--json] -- TEXT... (everything after -- is text, even --words)\n"
 	"\n"
 	"Explains what a device, a client or a broker printed. Paste the line as it is:\n"
 	"  PubSubClient state()      rc=-2, failed, rc=5\n"
@@ -118,6 +120,12 @@ int cmd_explain(const struct cli_cmd *self, int argc, char **argv)
 		if (cli_is_help(argv[i])) {
 			mq_str_free(&text);
 			return cli_help(self);
+		}
+		/* Codes start with one dash (-0x2700, -9984); words after two dashes are options. */
+		if (argv[i][0] == '-' && argv[i][1] == '-' && isalpha((unsigned char)argv[i][2])) {
+			mq_str_free(&text);
+			return cli_usage_error(self, "unknown option '%s'; text that starts with '--' goes after a lone --",
+					       argv[i]);
 		}
 		mq_str_printf(&text, "%s%s", text.len ? " " : "", argv[i]);
 	}

@@ -205,9 +205,9 @@ static int lab_list(const struct lab_args *a)
 static int need_lab(const struct cli_cmd *self, const struct lab_args *a)
 {
 	if (!a->name)
-		return cli_usage_error(self, "lab %s needs a lab name or number (see 'mqttls lab list')", a->sub);
+		return cli_usage_error(self, "lab %s needs a lab name or number: 'mqttls lab list' names them", a->sub);
 	if (!lab_find(a->name))
-		return cli_usage_error(self, "there is no lab '%s' (see 'mqttls lab list')", a->name);
+		return cli_usage_error(self, "there is no lab '%s': 'mqttls lab list' names them", a->name);
 	return EXIT_OK;
 }
 

@@ -634,11 +634,11 @@ static int stage_device(struct staging *s, const struct ca *inter, const char *n
 }
 
 /* A file name made from a user's NAME: one path component, nothing hidden. */
-static int check_name(const char *name, struct mq_err *err)
+int pki_check_name(const char *name, struct mq_err *err)
 {
 	if (!name || !*name || strchr(name, '/') || name[0] == '.' || strlen(name) > 64) {
-		mq_errf(err, "'%s' cannot be a certificate name (a plain file name, no '/', not starting with '.')",
-			name ? name : "");
+		mq_errf(err, "'%s' cannot be a certificate name (a plain file name of at most 64 characters, no '/', "
+			"not starting with '.')", name ? name : "");
 		return -1;
 	}
 	for (const char *p = name; *p; p++)
@@ -649,8 +649,14 @@ static int check_name(const char *name, struct mq_err *err)
 	return 0;
 }
 
-static int prepare(const struct pki_opts *o, struct mq_err *err)
+/*
+ * Check the options; make DIR when what is made needs no lab CA from it (init, broken kinds
+ * with their own signer). created (may be NULL) says whether DIR was made here.
+ */
+static int prepare(const struct pki_opts *o, bool need_ca, bool *created, struct mq_err *err)
 {
+	struct stat st;
+
 	if (!o->dir || !*o->dir) {
 		mq_errf(err, "no directory given for the PKI");
 		return -1;
@@ -663,6 +669,11 @@ static int prepare(const struct pki_opts *o, struct mq_err *err)
 		mq_errf(err, "validity must be 1 to 36500 days (got %d)", o->days);
 		return -1;
 	}
+	/* The CA lives in DIR: a directory that does not exist yet holds none, so make nothing. */
+	if (need_ca)
+		return 0;
+	if (created)
+		*created = stat(o->dir, &st) < 0;
 	return mq_mkdir_p(o->dir, 0755, err);
 }
 
@@ -675,7 +686,7 @@ int pki_init(const struct pki_opts *o, struct mq_err *err)
 	struct cert_req ir = { .prof = PROF_INTER, .cn = PKI_INTER_CN, .from = -BACKDATE, .to = INTER_DAYS * DAY };
 	int rc = -1;
 
-	if (prepare(o, err) < 0 || broker_sans(o, true, &sans, err) < 0)
+	if (prepare(o, false, NULL, err) < 0 || broker_sans(o, true, &sans, err) < 0)
 		goto out;
 	if (!(root.key = rr.key = keygen(o->rsa_bits, err)) || !(root.cert = make_cert(&rr, err)))
 		goto out;
@@ -722,7 +733,7 @@ int pki_broker(const struct pki_opts *o, struct mq_err *err)
 {
 	struct strv sans = { 0 };
 
-	if (prepare(o, err) < 0 || broker_sans(o, true, &sans, err) < 0) {
+	if (prepare(o, true, NULL, err) < 0 || broker_sans(o, true, &sans, err) < 0) {
 		pki_strv_free(sans.v);
 		return -1;
 	}
@@ -735,7 +746,7 @@ int pki_server(const struct pki_opts *o, const char *name, struct mq_err *err)
 	unsigned char a[16];
 	int rc = 0;
 
-	if (check_name(name, err) < 0 || prepare(o, err) < 0)
+	if (pki_check_name(name, err) < 0 || prepare(o, true, NULL, err) < 0)
 		return -1;
 	/* NAME is what clients connect to, so it is a SAN too when it can be one. */
 	if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1)
@@ -763,7 +774,7 @@ int pki_device(const struct pki_opts *o, const char *name, struct mq_err *err)
 	struct ca inter;
 	int rc = -1;
 
-	if (check_name(name, err) < 0 || prepare(o, err) < 0 ||
+	if (pki_check_name(name, err) < 0 || prepare(o, true, NULL, err) < 0 ||
 	    ca_load(o, PKI_INTER_CERT, PKI_INTER_KEY, &inter, err) < 0)
 		return -1;
 	if (stage_device(&s, &inter, name, err) == 0)
@@ -859,13 +870,14 @@ int pki_broken(const struct pki_opts *o, const char *kind, struct mq_err *err)
 	char ou[64], crt[64], key[64], full[64];
 	X509 *x = NULL, *chain[2];
 	size_t nchain = 1;
+	bool created = false;
 	int rc = -1;
 
 	if (!b) {
 		mq_errf(err, "unknown broken kind '%s'", kind ? kind : "");
 		return -1;
 	}
-	if (prepare(o, err) < 0 ||
+	if (prepare(o, false, &created, err) < 0 ||
 	    (b->sans != SANS_NONE && broker_sans(o, b->sans == SANS_ALL, &sans, err) < 0))
 		goto out;
 	snprintf(ou, sizeof ou, "broken: %s", b->kind);
@@ -934,5 +946,9 @@ out:
 	ca_free(&rogue);
 	ca_free(&root);
 	pki_strv_free(sans.v);
+	/* A directory made for a certificate that could not be made is not left behind (rmdir
+	 * removes it only while it is empty). */
+	if (rc < 0 && created)
+		rmdir(o->dir);
 	return rc;
 }
