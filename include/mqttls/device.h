@@ -41,6 +41,8 @@ struct device_opts {
 	bool tls;                       /* false: plain MQTT (mqtt://) */
 	enum device_verify verify;
 	const char *cafile;
+	const char *capath;             /* a directory of hashed CA certificates, as --capath */
+	const char *ciphers;            /* TLS 1.2 cipher list (OpenSSL syntax); NULL: the default */
 	const char *pin;                /* SHA-256, hex (colons allowed) or base64; NULL: none */
 	const char *cert, *key;         /* the device's own certificate (mTLS) */
 	const char *sni;                /* NULL: the host when it is a name */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -391,6 +392,13 @@ int cmd_capture(const struct cli_cmd *self, int argc, char **argv)
 		return cli_fail(self, "cannot start the event loop");
 	obs.event = on_event;
 	obs.ctx = &cc;
+	{
+		struct stat st;
+		/* Reading a FIFO waits for its writer (tcpdump -w FIFO): say so, rather than look hung. */
+		if (cc.o.file && strcmp(cc.o.file, "-") && stat(cc.o.file, &st) == 0 && S_ISFIFO(st.st_mode))
+			fprintf(stderr, "mqttls capture: %s is a FIFO: waiting for a program to write a capture into it "
+					"(Ctrl-C gives up)\n", cc.o.file);
+	}
 	cc.cap = capture_new(&cc.o, &obs, &err);
 	if (!cc.cap || capture_start(cc.cap, cc.base, &err)) {
 		rc = cli_fail(self, "%s", err.msg);

@@ -31,7 +31,7 @@ const char usage_device[] =
 	"  -m MSG                  the payload (default: a JSON reading that changes each time)\n"
 	"  --count N               messages to publish (default 1; 0: until stopped)\n"
 	"  --interval SEC          between messages (default 1)\n"
-	"  -q 0|1                  0 as PubSubClient (default), 1 waits for each PUBACK\n"
+	"  -q, --qos 0|1           0 as PubSubClient (default), 1 waits for each PUBACK\n"
 	"  --subscribe TOPIC       subscribe to a command topic and print what arrives\n"
 	"  --watch FILTER          publish nothing: subscribe to FILTER and print what arrives (a\n"
 	"                          dashboard), until stopped\n"
@@ -50,9 +50,14 @@ const char usage_device[] =
 	"  --clock DATE|-400d      a wrong clock: a UTC date (2020-01-01, 2020-01-01T12:00:00Z) or an\n"
 	"                          offset from now (s, m, h, d)\n"
 	"\n"
-	"TARGET: -h HOST -p PORT --cert FILE --key FILE -u USER -P PASS -i CLIENT_ID -k KEEPALIVE\n"
-	"        -V 311|5 --tls-version tlsv1.2|tlsv1.3 --tls-max tlsv1.2 --sni NAME --clock WHEN,\n"
-	"        or mqtts://HOST:PORT\n"
+	"TARGET (as mosquitto_pub): -h/--host HOST, -p/--port PORT (default localhost:8883), --cert FILE\n"
+	"  --key FILE (mutual TLS), -u/--username USER, -P/--pw PASS, -i/--id CLIENT_ID, -t/--topic,\n"
+	"  -m/--message, -k/--keepalive SEC (default 60), -V/--protocol-version 311|5,\n"
+	"  --capath DIR or --tls-use-os-certs (CAs from a directory, as --cafile), --tls-version\n"
+	"  tlsv1.2|tlsv1.3, --tls-max tlsv1.2, --ciphers LIST, --sni NAME, --clock WHEN; -L/--url or a bare\n"
+	"  mqtts://HOST:PORT (mqtt:// for a device without TLS). mosquitto_pub/sub options that change\n"
+	"  nothing here (-d, -r, -D/--property ..., --will-topic, --repeat, ...) are accepted and ignored;\n"
+	"  TLS-PSK (--psk, --psk-identity) is refused.\n"
 	"\n"
 	"Note: for this command --insecure means setInsecure() (nothing verified), as on an ESP32;\n"
 	"mosquitto_pub's --insecure (CA checked, name not) is --skip-cn-check here.\n";
@@ -83,7 +88,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 {
 	struct device_cli *c = ctx;
 	const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-	static const char *const with_value[] = { "--pin", "--count", "--interval", "-q", "--subscribe", "--retry",
+	static const char *const with_value[] = { "--pin", "--count", "--interval", "-q", "--qos", "--subscribe", "--retry",
 						  "--duration", "--timeout", "--watch" };
 
 	for (size_t k = 0; k < MQ_ARRAY_LEN(with_value); k++)
@@ -106,7 +111,7 @@ static int own(void *ctx, int argc, char **argv, int i)
 	else if (!strcmp(a, "--count")) {
 		if (parse_int(v, 0, 10000000, &c->count) < 0)
 			return cli_usage_error(c->cmd, "--count wants a number (0: until stopped), not '%s'", v), -1;
-	} else if (!strcmp(a, "-q")) {
+	} else if (!strcmp(a, "-q") || !strcmp(a, "--qos")) {
 		if (parse_int(v, 0, 1, &c->qos) < 0)
 			return cli_usage_error(c->cmd, "-q wants 0 or 1 (a device does not publish with QoS 2), not '%s'", v), -1;
 	} else if (!strcmp(a, "--interval") || !strcmp(a, "--retry") || !strcmp(a, "--duration") ||
@@ -219,12 +224,13 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 	if (t.verify == TARGET_VERIFY_NONE)
 		c.insecure = true;
 	if (t.tls) {
-		if (!t.cafile && !c.insecure && !c.pin) {
+		bool ca = t.cafile || t.capath;
+		if (!ca && !c.insecure && !c.pin) {
 			rc = cli_usage_error(self, "say how the device checks the broker: --cafile FILE (setCACert), "
 					     "--no-verify (setInsecure) or --pin SHA256");
 			goto out;
 		}
-		if (c.verify_flag && !t.cafile) {
+		if (c.verify_flag && !ca) {
 			rc = cli_usage_error(self, "--verify (setCACert) needs the CA: --cafile FILE");
 			goto out;
 		}
@@ -232,7 +238,7 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 			rc = cli_usage_error(self, "--no-verify/--insecure (setInsecure) contradicts --verify and --skip-cn-check");
 			goto out;
 		}
-		if (c.skip_cn && !t.cafile) {
+		if (c.skip_cn && !ca) {
 			rc = cli_usage_error(self, "--skip-cn-check needs --cafile FILE (the CA is still checked)");
 			goto out;
 		}
@@ -249,6 +255,8 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 	o.port = t.port;
 	o.tls = t.tls;
 	o.cafile = c.insecure ? NULL : t.cafile;
+	o.capath = c.insecure ? NULL : t.capath;
+	o.ciphers = t.ciphers;
 	o.verify = c.insecure ? DEVICE_VERIFY_NONE : c.skip_cn ? DEVICE_VERIFY_CA_ONLY : DEVICE_VERIFY_FULL;
 	o.pin = c.pin;
 	o.cert = t.cert;
@@ -276,7 +284,7 @@ int cmd_device(const struct cli_cmd *self, int argc, char **argv)
 	if (!t.tls)
 		mode = "plain MQTT (no TLS): anyone on the path reads everything";
 	else if (c.pin)
-		mode = o.cafile ? "pinned, and setCACert(): CA, name and pin checked" : "pinned: only the pin is checked";
+		mode = o.cafile || o.capath ? "pinned, and setCACert(): CA, name and pin checked" : "pinned: only the pin is checked";
 	else if (c.insecure)
 		mode = "setInsecure(): NOTHING is checked, a rogue broker is accepted";
 	else if (c.skip_cn)

@@ -12,7 +12,7 @@
 const char usage_explain[] =
 	"usage: mqttls explain [--json] TEXT...\n"
 	"       mqttls explain [--json] -          (read the text from standard input)\n"
-	"       mqttls explain [--json] -- TEXT... (everything after -- is text, even --words)\n"
+	"       mqttls explain [--json] -- TEXT... (everything after -- is text)\n"
 	"\n"
 	"Explains what a device, a client or a broker printed. Paste the line as it is:\n"
 	"  PubSubClient state()      rc=-2, failed, rc=5\n"

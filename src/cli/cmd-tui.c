@@ -16,7 +16,7 @@ const char usage_tui[] =
 	"\n"
 	"  --ascii      draw with ASCII only (the default when the locale is not UTF-8)\n"
 	"  --no-mouse   leave the mouse to the terminal (select and copy text as usual)\n"
-	"  --no-color   monochrome (NO_COLOR=1 in the environment does the same)\n"
+	"  --no-color   monochrome, also spelt --no-colour (NO_COLOR=1 in the environment does the same)\n"
 	"\n"
 	"Saved targets live in $XDG_CONFIG_HOME/mqttls/profiles (~/.config/mqttls/profiles).\n"
 	"For scripts and pipes use 'mqttls diagnose' instead: the TUI needs a terminal ('mqttls' followed\n"

@@ -84,12 +84,19 @@ int main(int argc, char **argv)
 		/* A pasted mosquitto_sub line or a bare option means: diagnose it. */
 		if (argv[1][0] == '-' || strstr(argv[1], "mosquitto_") || strstr(argv[1], "://")) {
 			cmd = cli_find("diagnose");
+			for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+				if (cli_is_help(argv[i]))
+					return cli_help(cmd);
 			return cmd->exec(cmd, argc, argv);
 		}
 		fprintf(stderr, "mqttls: no such command '%s' (see 'mqttls --help')\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (argc == 3 && cli_is_help(argv[2]))
-		return cli_help(cmd);
+	/* --help anywhere before a lone "--" asks for help, and runs nothing. certs and lab have
+	 * help per subcommand: theirs is found by the command itself. */
+	if (strcmp(cmd->name, "certs") && strcmp(cmd->name, "lab"))
+		for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+			if (cli_is_help(argv[i]))
+				return cli_help(cmd);
 	return cmd->exec(cmd, argc - 1, argv + 1);
 }

@@ -38,8 +38,9 @@ const char target_usage[] =
 	"                         without NTP), ignore (dates not checked), a UTC date, -400d, or ntp\n"
 	"  -L, --url URL          the target as a URL (also accepted alone, without -L):\n"
 	"                         mqtts://[USER[:PASS]@]HOST[:PORT][/TOPIC], or mqtt://... for plain MQTT\n"
-	"mosquitto_pub/sub options that do not change the connection (-d, -r, -n, -l, -s, -v, -N,\n"
-	"-R, -c, -D ..., --will-*, --repeat, ...) are accepted and ignored; TLS-PSK is refused.\n";
+	"mosquitto_pub/sub options that do not change the connection (-d, -r, -n, -l, -s, -v, -N, -R,\n"
+	"-c, -D/--property ..., --will-topic, --will-payload, --repeat, ...) are accepted and ignored;\n"
+	"TLS-PSK (--psk, --psk-identity) is refused: mqttls speaks certificates.\n";
 
 void target_init(struct target *t)
 {

@@ -144,6 +144,12 @@ static int accept_all_cb(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
+/* setCACert() or its equivalent: a CA file or a directory of CAs to verify the broker with. */
+static bool has_ca(const struct device *d)
+{
+	return d->o.cafile || d->o.capath;
+}
+
 static SSL_CTX *make_ctx(struct device *d, struct mq_err *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -161,8 +167,9 @@ static SSL_CTX *make_ctx(struct device *d, struct mq_err *err)
 	    (d->o.cert && mq_check_file("--cert", d->o.cert, DEVICE_FILE_CAP, err) < 0) ||
 	    (d->o.key && mq_check_file("--key", d->o.key, DEVICE_FILE_CAP, err) < 0))
 		goto fail;
-	if (d->o.cafile && !SSL_CTX_load_verify_locations(ctx, d->o.cafile, NULL)) {
-		mq_errf_ssl(err, "cannot load the CA file %s", d->o.cafile);
+	if (has_ca(d) && !SSL_CTX_load_verify_locations(ctx, d->o.cafile, d->o.capath)) {
+		mq_errf_ssl(err, "cannot load the CA %s %s", d->o.cafile ? "file" : "directory",
+			    d->o.cafile ? d->o.cafile : d->o.capath);
 		goto fail;
 	}
 	/* The device's clock is what its mbedTLS compares the dates with. */
@@ -170,7 +177,11 @@ static SSL_CTX *make_ctx(struct device *d, struct mq_err *err)
 		X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), (time_t)d->o.clock_at);
 	else if (d->o.clock == TARGET_CLOCK_IGNORE)
 		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
-	if (d->o.verify == DEVICE_VERIFY_NONE || (d->has_pin && !d->o.cafile))
+	if (d->o.ciphers && !SSL_CTX_set_cipher_list(ctx, d->o.ciphers)) {
+		mq_errf_ssl(err, "--ciphers '%s' leaves no cipher suite OpenSSL knows", d->o.ciphers);
+		goto fail;
+	}
+	if (d->o.verify == DEVICE_VERIFY_NONE || (d->has_pin && !has_ca(d)))
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_all_cb);
 	else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -551,7 +562,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			X509_free(leaf);
 			if (d->has_pin)
 				snprintf(d->verified, sizeof d->verified, "%s pin matched%s", which,
-					 d->o.cafile ? ", CA verified" : " (the chain itself was not checked)");
+					 has_ca(d) ? ", CA verified" : " (the chain itself was not checked)");
 			else if (d->o.verify == DEVICE_VERIFY_NONE)
 				snprintf(d->verified, sizeof d->verified, "NOT verified (setInsecure): any broker is accepted");
 			else if (d->o.verify == DEVICE_VERIFY_CA_ONLY)
@@ -713,7 +724,7 @@ static int start_tls(struct device *d)
 		evutil_closesocket(fd);
 		return -1;
 	}
-	if (d->o.verify == DEVICE_VERIFY_FULL && !(d->has_pin && !d->o.cafile)) {
+	if (d->o.verify == DEVICE_VERIFY_FULL && !(d->has_pin && !has_ca(d))) {
 		if (is_ip)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->host);
 		else
