@@ -107,6 +107,14 @@ void mq_str_free(struct mq_str *b);
  */
 char *mq_escape(const void *in, size_t len, char *out, size_t size);
 
+/*
+ * Text made by mqttls that may carry untrusted pieces (a host name, a path, a certificate's
+ * subject), made safe for a terminal: lines and tabs are kept, as is valid UTF-8 and every
+ * printable byte (backslashes too: already escaped text stays as it is); control bytes, C1
+ * controls and invalid UTF-8 become \xNN. Allocated (free() it); never NULL unless out of memory.
+ */
+char *mq_safe_text(const char *s);
+
 /* Same, allocated (free() it). Never NULL unless out of memory. */
 char *mq_escape_dup(const void *in, size_t len);
 

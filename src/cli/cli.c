@@ -6,16 +6,28 @@
 #include "cli.h"
 #include "mqttls/err.h"
 #include "mqttls/lab.h"
+#include "mqttls/util.h"
+
+/* One message on stderr; what it quotes (a path, a host, an argument) cannot drive the terminal. */
+static void say(const struct cli_cmd *cmd, const char *fmt, va_list ap, const char *tail)
+{
+	char buf[2048], *safe;
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	safe = mq_safe_text(buf);
+	fprintf(stderr, "mqttls%s%s: %s%s\n", cmd ? " " : "", cmd ? cmd->name : "", safe ? safe : buf, tail);
+	free(safe);
+}
 
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
+	char tail[64];
 	va_list ap;
 
-	fprintf(stderr, "mqttls%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+	snprintf(tail, sizeof tail, " (see 'mqttls %s%s--help')", cmd ? cmd->name : "", cmd ? " " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(cmd, fmt, ap, tail);
 	va_end(ap);
-	fprintf(stderr, " (see 'mqttls %s%s--help')\n", cmd ? cmd->name : "", cmd ? " " : "");
 	return EXIT_USAGE;
 }
 
@@ -23,11 +35,9 @@ int cli_fail(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mqttls%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(cmd, fmt, ap, "");
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
@@ -98,8 +108,10 @@ double cli_parse_seconds(const char *s)
 
 	if (!s || !*s)
 		return -1;
+	/* Decimal only: strtod would also take "nan", "inf" and hexadecimal "0x10". */
+	if (strspn(s, "0123456789.") != strlen(s) || !strpbrk(s, "0123456789"))
+		return -1;
 	v = strtod(s, &end);
-	/* "nan" parses, and compares false with everything: only a number in range passes. */
 	if (*end || !(v > 0 && v <= 86400 * 7))
 		return -1;
 	return v;

@@ -383,6 +383,12 @@ int cmd_capture(const struct cli_cmd *self, int argc, char **argv)
 	capture_opts_init(&cc.o);
 	if ((rc = parse_args(&cc, argc, argv)) != EXIT_OK)
 		return rc;
+	{
+		struct stat st;
+		/* Found before the capture runs, not after: the packets read would have nowhere to go. */
+		if (cc.o.write_path && stat(cc.o.write_path, &st) == 0 && S_ISDIR(st.st_mode))
+			return cli_fail(self, "-w %s is a directory: give a file name", cc.o.write_path);
+	}
 	cc.stream = cc.o.iface != NULL;
 	cc.utf8 = utf8_locale();
 	cc.color = mq_use_color(stdout);

@@ -158,7 +158,8 @@ static void on_event(const struct device_event *ev, void *arg)
 		if (ev->verify_flags)
 			printf("\n[E][ssl_client] verify flags 0x%02x: %s", ev->verify_flags,
 			       ev->flags_text ? ev->flags_text : "");
-		printf("\n# %s", ev->reason ? ev->reason : "failed");
+		printf("\n# ");
+		print_payload(ev->reason ? ev->reason : "failed", strlen(ev->reason ? ev->reason : "failed"));
 		if (c->retry > 0)
 			printf("\nfailed, rc=%d try again in %g seconds\n", ev->rc, c->retry);
 		else
@@ -180,7 +181,10 @@ static void on_event(const struct device_event *ev, void *arg)
 		}
 		break;
 	case DEVICE_EV_MESSAGE:
-		printf("Message arrived [%s] ", ev->topic);
+		/* The topic comes from the broker, which may be a rogue one: escaped like the payload. */
+		printf("Message arrived [");
+		print_payload(ev->topic, strlen(ev->topic));
+		printf("] ");
 		print_payload(ev->payload, ev->payload_len);
 		printf("\n");
 		break;

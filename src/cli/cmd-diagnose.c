@@ -90,17 +90,24 @@ static void header(struct dctx *d)
 	const struct target *t = d->t;
 	const struct report_style *st = &d->st;
 
-	printf("%smqttls diagnose%s %s port %d, %s", st->color ? "\033[1m" : "", st->color ? "\033[0m" : "", t->host, t->port,
-	       t->tls ? "TLS" : "plain MQTT");
+	struct mq_str line = { 0 };
+	char *safe;
+
+	mq_str_printf(&line, "%s port %d, %s", t->host, t->port, t->tls ? "TLS" : "plain MQTT");
 	if (t->tls)
-		printf(", CA %s", t->cafile ? t->cafile : t->capath ? t->capath : "from the system store");
+		mq_str_printf(&line, ", CA %s", t->cafile ? t->cafile : t->capath ? t->capath : "from the system store");
 	if (t->cert)
-		printf(", client certificate %s", t->cert);
+		mq_str_printf(&line, ", client certificate %s", t->cert);
 	if (t->tls && t->clock != TARGET_CLOCK_SYSTEM) {
 		char when[32];
-		printf(", device clock %s", target_clock_arg(t->clock, t->clock_at, when, sizeof when));
+		mq_str_printf(&line, ", device clock %s", target_clock_arg(t->clock, t->clock_at, when, sizeof when));
 	}
-	printf(", MQTT %s\n\n", t->mqtt_version == 5 ? "5" : t->mqtt_version == 31 ? "3.1" : "3.1.1");
+	mq_str_printf(&line, ", MQTT %s", t->mqtt_version == 5 ? "5" : t->mqtt_version == 31 ? "3.1" : "3.1.1");
+	/* The user's own words, but pasted from anywhere: no byte of them drives the terminal. */
+	safe = mq_safe_text(line.s);
+	printf("%smqttls diagnose%s %s\n\n", st->color ? "\033[1m" : "", st->color ? "\033[0m" : "", safe ? safe : "");
+	free(safe);
+	mq_str_free(&line);
 	fflush(stdout);
 }
 

@@ -1,4 +1,5 @@
 /* mqttls inspect [TARGET] — the TLS handshake alone: parameters, the presented chain, the verification. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -92,7 +93,10 @@ int cmd_inspect(const struct cli_cmd *self, int argc, char **argv)
 	if (d.json) {
 		cli_print_json(diag_result_to_json(r));
 	} else {
-		printf("%smqttls inspect%s %s port %d\n\n", st.color ? "\033[1m" : "", st.color ? "\033[0m" : "", t.host, t.port);
+		char *host = mq_safe_text(t.host);
+		printf("%smqttls inspect%s %s port %d\n\n", st.color ? "\033[1m" : "", st.color ? "\033[0m" : "", host ? host : "",
+		       t.port);
+		free(host);
 		for (int i = DIAG_RESOLVE; i <= DIAG_VERIFY; i++)
 			report_stage(stdout, &st, (enum diag_stage_id)i, &r->stages[i]);
 		if (r->stages[DIAG_TLS].status != DIAG_SKIPPED)

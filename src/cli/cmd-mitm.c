@@ -126,11 +126,13 @@ static void on_event(const struct mitm_event *ev, void *arg)
 		fprintf(f, "           SHA-256:            %s\n", ev->forged_sha256);
 		break;
 	case MITM_EV_HANDSHAKE:
-		if (!strcmp(ev->result, "accepted"))
+		if (!strcmp(ev->result, "accepted")) {
+			/* The SNI is what the victim sent: escaped before it reaches the class's screen. */
+			char *sni = ev->sni ? mq_escape_dup(ev->sni, strlen(ev->sni)) : NULL;
 			fprintf(f, "%s  %sTLS ACCEPTED%s (%s, %s%s%s): this device did not verify the broker\n",
-				ev->client, red, off, ev->tls_version, ev->cipher, ev->sni ? ", SNI " : "",
-				ev->sni ? ev->sni : "");
-		else
+				ev->client, red, off, ev->tls_version, ev->cipher, sni ? ", SNI " : "", sni ? sni : "");
+			free(sni);
+		} else
 			fprintf(f, "%s  %sTLS REJECTED%s%s%s: %s\n", ev->client, grn, off,
 				ev->alert ? " alert " : "", ev->alert ? ev->alert : "", ev->reason);
 		break;

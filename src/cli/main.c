@@ -1,7 +1,10 @@
+#include <errno.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -44,14 +47,35 @@ static void usage(FILE *out)
 		"Paste a failing command after diagnose: mqttls diagnose mosquitto_sub -h HOST -p 8883 --cafile ca.crt -t t\n");
 }
 
-int main(int argc, char **argv)
+/* A reader that went away (mqttls ... | head) is no error; a full disk or a broken file is. */
+static bool stdout_reader_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLERR);
+}
+
+/*
+ * What a command printed must have reached its destination: "mqttls diagnose --json > out.json"
+ * on a full disk must not exit 0 with half a file.
+ */
+static int finish(const char *name, int rc)
+{
+	int flushed, e;
+
+	errno = 0;
+	flushed = fflush(stdout);
+	e = errno;
+	if (!ferror(stdout) || stdout_reader_gone())
+		return rc;
+	fprintf(stderr, "mqttls%s%s: cannot write the output%s%s; what was written is incomplete\n", name ? " " : "",
+		name ? name : "", flushed && e ? ": " : "", flushed && e ? strerror(e) : "");
+	return rc == EXIT_OK ? EXIT_FAIL : rc;
+}
+
+static int dispatch(int argc, char **argv, const char **name)
 {
 	const struct cli_cmd *cmd;
-
-	setlocale(LC_ALL, "");
-	/* A peer that hangs up must give an error from write(), not kill the process. */
-	signal(SIGPIPE, SIG_IGN);
-	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
 
 	if (argc < 2)
 		return cmd_tui(cli_find("tui"), 1, argv);
@@ -84,6 +108,7 @@ int main(int argc, char **argv)
 		/* A pasted mosquitto_sub line or a bare option means: diagnose it. */
 		if (argv[1][0] == '-' || strstr(argv[1], "mosquitto_") || strstr(argv[1], "://")) {
 			cmd = cli_find("diagnose");
+			*name = cmd->name;
 			for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
 				if (cli_is_help(argv[i]))
 					return cli_help(cmd);
@@ -92,6 +117,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mqttls: no such command '%s' (see 'mqttls --help')\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	*name = cmd->name;
 	/* --help anywhere before a lone "--" asks for help, and runs nothing. certs and lab have
 	 * help per subcommand: theirs is found by the command itself. */
 	if (strcmp(cmd->name, "certs") && strcmp(cmd->name, "lab"))
@@ -99,4 +125,17 @@ int main(int argc, char **argv)
 			if (cli_is_help(argv[i]))
 				return cli_help(cmd);
 	return cmd->exec(cmd, argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = NULL;
+	int rc;
+
+	setlocale(LC_ALL, "");
+	/* A peer that hangs up must give an error from write(), not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+	rc = dispatch(argc, argv, &name);
+	return finish(name, rc);
 }

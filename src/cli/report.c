@@ -1,4 +1,5 @@
 #include <langinfo.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -35,26 +36,34 @@ void report_stage(FILE *out, const struct report_style *st, enum diag_stage_id i
 	case DIAG_SKIPPED: mark = st->utf8 ? "·" : "--"; col = "\033[2m"; break;
 	default: mark = "?"; col = ""; break;
 	}
+	char *detail = mq_safe_text(g->detail);   /* it names what the user typed: the host, a path */
+
 	if (g->status != DIAG_SKIPPED)
 		snprintf(ms, sizeof ms, "%.1f ms", g->ms);
 	fprintf(out, "  %s%s%s %-13s %10s  ", c(st, col), mark, c(st, "\033[0m"), diag_stage_name(id), ms);
 	if (g->status == DIAG_SKIPPED)
-		fprintf(out, "%sskipped: %s%s\n", c(st, "\033[2m"), g->detail ? g->detail : "", c(st, "\033[0m"));
+		fprintf(out, "%sskipped: %s%s\n", c(st, "\033[2m"), detail ? detail : "", c(st, "\033[0m"));
 	else
-		fprintf(out, "%s\n", g->detail ? g->detail : "");
+		fprintf(out, "%s\n", detail ? detail : "");
+	free(detail);
 }
 
-static void block(FILE *out, const struct report_style *st, const char *label, const char *text, bool verbatim)
+static void block(FILE *out, const struct report_style *st, const char *label, const char *raw, bool verbatim)
 {
+	char *text;
+
 	/* Commands and log lines: one per line, never re-wrapped (they must stay copyable). */
 	if (verbatim) {
-		finding_print_lines(out, label, text, st->color);
+		finding_print_lines(out, label, raw, st->color);
 		return;
 	}
-	if (!text || !*text)
+	if (!raw || !*raw)
 		return;
+	/* Evidence quotes what the peer and the user gave: nothing in it may drive the terminal. */
+	text = mq_safe_text(raw);
 	fprintf(out, "    %s%s%s\n", c(st, "\033[1m"), label, c(st, "\033[0m"));
 	cli_wrap(out, text, 6, 6, st->width);
+	free(text);
 }
 
 static void one_finding(FILE *out, const struct report_style *st, const struct finding *f)
@@ -66,9 +75,13 @@ static void one_finding(FILE *out, const struct report_style *st, const struct f
 	case MQ_SEV_WARNING: mark = "!"; col = "\033[1;33m"; break;
 	default: mark = "-"; col = "\033[1;36m"; break;
 	}
-	fprintf(out, "%s%s %s%s  %s\n", c(st, col), mark, f->id, c(st, "\033[0m"), f->title);
-	if (f->path)
-		fprintf(out, "    file: %s\n", f->path);
+	char *title = mq_safe_text(f->title), *path = f->path ? mq_safe_text(f->path) : NULL;
+
+	fprintf(out, "%s%s %s%s  %s\n", c(st, col), mark, f->id, c(st, "\033[0m"), title ? title : "");
+	if (path)
+		fprintf(out, "    file: %s\n", path);
+	free(title);
+	free(path);
 	block(out, st, "evidence:", f->detail, false);
 	block(out, st, "fix:", f->fix, true);
 	block(out, st, "what the same failure looks like elsewhere:", f->seen, true);
@@ -83,15 +96,20 @@ void report_findings(FILE *out, const struct report_style *st, const struct diag
 		errors += fs->v[i].severity == MQ_SEV_ERROR;
 	fputc('\n', out);
 	if (errors) {
+		char *title = mq_safe_text(fs->v[0].title);
 		fprintf(out, "%sRoot cause:%s ", c(st, "\033[1;31m"), c(st, "\033[0m"));
-		cli_wrap(out, fs->v[0].title, 0, 12, st->width);
+		cli_wrap(out, title ? title : "", 0, 12, st->width);
+		free(title);
 		fputc('\n', out);
 	} else if (r->ok) {
 		if (inspect)
 			fprintf(out, "%sThe handshake works and the broker's certificate verifies.%s\n", c(st, "\033[1;32m"), c(st, "\033[0m"));
-		else
+		else {
+			char *host = mq_safe_text(r->host);
 			fprintf(out, "%sEvery stage passed:%s %s:%d answers TLS, its certificate verifies, and an MQTT round trip works.\n",
-				c(st, "\033[1;32m"), c(st, "\033[0m"), r->host, r->port);
+				c(st, "\033[1;32m"), c(st, "\033[0m"), host ? host : "", r->port);
+			free(host);
+		}
 		if (fs->n)
 			fputc('\n', out);
 	} else {

@@ -189,12 +189,16 @@ cJSON *findings_to_json(const struct findings *fs)
 	return arr;
 }
 
-void finding_print_lines(FILE *out, const char *label, const char *text, bool color)
+void finding_print_lines(FILE *out, const char *label, const char *raw, bool color)
 {
-	const char *p = text;
+	char *text;
+	const char *p;
 
-	if (!text || !*text)
+	if (!raw || !*raw)
 		return;
+	/* Texts quote paths and certificate fields: nothing in them may drive the terminal. */
+	text = mq_safe_text(raw);
+	p = text ? text : "";
 	fprintf(out, "    %s%s%s\n", color ? "\033[1m" : "", label, color ? "\033[0m" : "");
 	while (*p) {
 		size_t n = strcspn(p, "\n");
@@ -203,6 +207,7 @@ void finding_print_lines(FILE *out, const char *label, const char *text, bool co
 		if (*p == '\n')
 			p++;
 	}
+	free(text);
 }
 
 void findings_print(FILE *out, const struct findings *fs, bool color, bool utf8)
@@ -225,9 +230,13 @@ void findings_print(FILE *out, const struct findings *fs, bool color, bool utf8)
 			col = "\033[1;36m";
 			break;
 		}
-		fprintf(out, "%s%s %s%s  %s\n", color ? col : "", mark, f->id, color ? "\033[0m" : "", f->title);
-		if (f->path)
-			fprintf(out, "    file: %s\n", f->path);
+		char *title = mq_safe_text(f->title), *path = f->path ? mq_safe_text(f->path) : NULL;
+
+		fprintf(out, "%s%s %s%s  %s\n", color ? col : "", mark, f->id, color ? "\033[0m" : "", title ? title : "");
+		if (path)
+			fprintf(out, "    file: %s\n", path);
+		free(title);
+		free(path);
 		finding_print_lines(out, "why:", f->detail, color);
 		finding_print_lines(out, "fix:", f->fix, color);
 		finding_print_lines(out, "what it looks like elsewhere:", f->seen, color);

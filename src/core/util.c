@@ -671,6 +671,32 @@ bool mq_utf8_valid(const void *in, size_t len)
 	return true;
 }
 
+char *mq_safe_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	struct mq_str b = { 0 };
+	size_t len = strlen((const char *)p);
+
+	for (size_t i = 0; i < len;) {
+		size_t u;
+
+		if ((p[i] >= 0x20 && p[i] < 0x7F) || p[i] == '\n' || p[i] == '\t') {
+			size_t run = i;
+			while (run < len && ((p[run] >= 0x20 && p[run] < 0x7F) || p[run] == '\n' || p[run] == '\t'))
+				run++;
+			mq_str_append(&b, (const char *)p + i, run - i);
+			i = run;
+		} else if (p[i] >= 0x80 && (u = utf8_len(p + i, len - i)) != 0) {
+			mq_str_append(&b, (const char *)p + i, u);
+			i += u;
+		} else {
+			mq_str_printf(&b, "\\x%02X", p[i]);
+			i++;
+		}
+	}
+	return mq_str_take(&b);
+}
+
 char *mq_escape(const void *in, size_t len, char *out, size_t size)
 {
 	const unsigned char *p = in;

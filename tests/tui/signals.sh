@@ -90,7 +90,7 @@ t_like "without a terminal: says what to use instead" "$out" "needs a terminal.*
 out=$("$MQTTLS" tui --bogus 2>&1)
 t_is "an unknown option is a usage error" "$?" 2
 t_like "... named in one sentence" "$out" "unknown option '--bogus'"
-t_like "tui --help describes the command" "$("$MQTTLS" tui --help)" 'usage: mqttls \[tui\] \[TARGET\]'
+t_like "tui --help describes the command" "$("$MQTTLS" tui --help)" 'mqttls tui \[TARGET\]'
 
 # A terminal type curses does not know: the error is printed, the terminal untouched.
 TUI_CMD_ENV=TERM=no-such-terminal-type tui_start 80 24 "${target[@]}"
