@@ -18,7 +18,7 @@ T_N=0
 T_FAILED=0
 T_BROKERS=()
 T_PIDS=()
-T_TMP=$(mktemp -d /tmp/mqttls-test.XXXXXX)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mqttls-test.XXXXXX")
 # mosquitto started as root drops to the user mosquitto: it must be able to enter this directory.
 chmod 0755 "$T_TMP"
 T_PY=/usr/bin/python3

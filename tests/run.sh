@@ -22,6 +22,14 @@ export NO_COLOR=1
 filter=${1:-}
 logs=$BUILD/test-logs
 mkdir -p "$logs"
+# What the run leaves behind is checked at the end (tests/leftovers.sh): everything it starts
+# carries this mark in its environment, and every temporary file goes into a TMPDIR of its own
+# (0755: mosquitto, started as root, reads its files there as the user mosquitto).
+export MQTTLS_TEST_RUN="run-$$-$(date +%s%N)"
+run_tmp=$(mktemp -d /tmp/mqttls-run.XXXXXX) || exit 2
+chmod 0755 "$run_tmp"
+export TMPDIR=$run_tmp
+bash tests/leftovers.sh begin "$logs/leftovers"
 total_pass=0
 total_fail=0
 failed_suites=()
@@ -65,6 +73,10 @@ for dir in integration pcap tui fuzz; do
 		run_suite "$dir/$(basename "$script" .sh)" bash "$script"
 	done
 done
+
+# Always, whatever the filter: a suite that leaves a broker running fails the run.
+filter='' run_suite "hygiene/leftovers" bash tests/leftovers.sh end "$logs/leftovers"
+rm -rf "$run_tmp"
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
