@@ -20,7 +20,9 @@ mkdir -p "$dir"
 netns() { ip netns list 2>/dev/null | awk '{print $1}' | sort; }
 untracked() {
 	git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || return 0
-	git -C "$src" status --porcelain --ignored --untracked-files=all -- . ':(exclude)build' 2>/dev/null | sort
+	# New files only (untracked or ignored): a tracked file changed meanwhile may be the user's edit.
+	git -C "$src" status --porcelain --ignored --untracked-files=all -- . ':(exclude)build' 2>/dev/null |
+		grep -E '^(\?\?|!!) ' | sort
 }
 
 if [ "$mode" = begin ]; then
