@@ -27,6 +27,7 @@ mkdir -p "$logs"
 # (0755: mosquitto, started as root, reads its files there as the user mosquitto).
 export MQTTLS_TEST_RUN="run-$$-$(date +%s%N)"
 run_tmp=$(mktemp -d /tmp/mqttls-run.XXXXXX) || exit 2
+trap 'rm -rf "$run_tmp"' EXIT
 chmod 0755 "$run_tmp"
 export TMPDIR=$run_tmp
 bash tests/leftovers.sh begin "$logs/leftovers"
@@ -76,7 +77,6 @@ done
 
 # Always, whatever the filter: a suite that leaves a broker running fails the run.
 filter='' run_suite "hygiene/leftovers" bash tests/leftovers.sh end "$logs/leftovers"
-rm -rf "$run_tmp"
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
