@@ -132,7 +132,8 @@ RUN_DEPS  := gcc:gcc make:make pkg-config:pkg-config libncurses-dev:ncursesw lib
 	libcjson-dev:libcjson mosquitto:mosquitto openssl:openssl
 TEST_DEPS := $(RUN_DEPS) libcmocka-dev:cmocka mosquitto-clients:mosquitto_pub tmux:tmux \
 	tcpdump:tcpdump tshark:tshark python3-paho-mqtt:/usr/lib/python3/dist-packages/paho \
-	clang:clang iproute2:ip procps:pkill acl:setfacl time:/usr/bin/time wireshark-common:editcap
+	clang:clang iproute2:ip procps:pkill acl:setfacl time:/usr/bin/time wireshark-common:editcap \
+	g++:g++ strace:strace xxd:xxd
 
 deps:
 	@sh tests/deps.sh $(RUN_DEPS)
