@@ -48,6 +48,8 @@ t_cleanup() {
 	local pid
 	t_stop_labs
 	for pid in "${T_PIDS[@]}"; do
+		# t_bg of a shell function runs it in a subshell: its children go with it.
+		pkill -P "$pid" 2>/dev/null
 		kill "$pid" 2>/dev/null
 	done
 	for pid in "${T_BROKERS[@]}"; do

@@ -265,7 +265,7 @@ t_broker_stop ident
 # ------------------------------------------------------------------ not a broker at all
 # A service that greets first (an SSH banner), one that resets at once, one that never speaks.
 srv() {
-	"$T_PY" -c '
+	exec "$T_PY" -c '
 import socket, struct, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", port)); s.listen(8)
