@@ -359,17 +359,26 @@ static int lab_hint_cmd(const struct cli_cmd *self, const struct lab_args *a)
 }
 
 /* Text from the engine (evidence, fixes): its lines kept, each escaped and wrapped under the item. */
-static void print_text(const char *text, const char *label)
+static void print_text(const char *text, const char *label, bool verbatim)
 {
+	/* Made safe for the terminal, but backslashes kept: a printf '...\n' in a fix must stay one. */
+	char *safe = mq_safe_text(text);
+
 	if (label)
 		printf("      %s\n", label);
-	for (const char *p = text; *p;) {
+	for (const char *p = safe ? safe : ""; *p;) {
 		size_t n = strcspn(p, "\n");
-		char *e = mq_escape_dup(p, n);
-		cli_wrap(stdout, e ? e : "", 17, 17, 100);
-		free(e);
+		/* Commands are never re-wrapped: they must stay copyable, one per line. */
+		if (verbatim) {
+			printf("%17s%.*s\n", "", (int)n, p);
+		} else {
+			char *line = strndup(p, n);
+			cli_wrap(stdout, line ? line : "", 17, 17, 100);
+			free(line);
+		}
 		p += n + (p[n] == '\n');
 	}
+	free(safe);
 }
 
 static void print_item(const struct lab_check_item *it)
@@ -388,11 +397,11 @@ static void print_item(const struct lab_check_item *it)
 	}
 	printf("\n");
 	if (it->detail && *it->detail)
-		print_text(it->detail, NULL);
+		print_text(it->detail, NULL, false);
 	if (it->fix && *it->fix)
-		print_text(it->fix, "fix:");
+		print_text(it->fix, "fix:", true);
 	if (it->also)
-		print_text(it->also, "also found:");
+		print_text(it->also, "also found:", false);
 }
 
 static int lab_check_cmd(const struct cli_cmd *self, const struct lab_args *a)
