@@ -24,6 +24,23 @@
 #define MITM_MAX_SUBS 64               /* filters remembered per victim */
 #define MITM_MAX_RETAINED 1000
 #define MITM_LOG_PAYLOAD_MAX 65536     /* bytes of one payload written to the JSON log */
+#define MITM_LOG_CHUNK (256u << 10)    /* log bytes written at once, without waiting for the loop */
+
+/*
+ * The relay's framer: packets framed one after another where they lie in an evbuffer, without
+ * removing them, then moved on together. A packet wholly inside one piece of the buffer is given
+ * in place; one that straddles two is copied into the framer's scratch buffer. *pkt is valid until
+ * the next call or until the buffer changes. mitm_framer_forward() then moves every packet framed
+ * so far to out (or drops them when out is NULL) in one copy, and starts again at the new head.
+ * The framer must be forwarded or reset before the buffer changes in any other way.
+ */
+struct mitm_framer {
+	size_t off;                     /* bytes framed, still at the head of the buffer */
+	const uint8_t *p;               /* where the piece holding offset off continues ... */
+	size_t left;                    /* ... and how much of it there is (0: look it up) */
+	uint8_t *scratch;
+	size_t cap;
+};
 
 struct mitm_sub {
 	char *filter;
@@ -52,6 +69,8 @@ struct mitm_victim {
 	bool will_retain, has_will;
 	uint64_t packets[2], bytes[2];
 	const char *close_reason;
+	struct mitm_framer framer[2];   /* indexed by enum mitm_dir */
+	bool pumping;                   /* pump() holds framed bytes it has not moved on yet */
 	struct event *grace;
 	struct mitm_victim *prev, *next;
 };
@@ -93,10 +112,10 @@ struct mitm {
 	double duration;
 	size_t max_packet, keep_max;
 
-	FILE *log;
+	int log_fd;                     /* the JSON log, -1: none */
 	char *log_path;                 /* set when this run created the log: removed if it never started */
-	struct event *log_flush;        /* flushes the log once the loop is idle */
-	struct mq_str line;             /* the log line being written */
+	struct event *log_flush;        /* writes the log out once the loop has handled what is ready */
+	struct mq_str log_buf;          /* log lines not written yet */
 	SSL_CTX *srv_ctx, *up_ctx, *fetch_ctx;
 	struct forge forged;
 	struct evconnlistener *lst;
@@ -110,6 +129,7 @@ struct mitm {
 	const char *stop_reason;
 	char stop_buf[512];
 
+	double stamp;                   /* set while pump() reports what one read brought: its time */
 	struct mitm_stats st;
 	struct mitm_kept *kept;
 	size_t n_kept, kept_bytes;
@@ -118,6 +138,7 @@ struct mitm {
 };
 
 /* mitm.c */
+double mitm_wall_now(void);     /* UNIX seconds, to the microsecond */
 void mitm_emit(struct mitm *m, struct mitm_event *ev);
 void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct mitm_victim *vi);
 void mitm_victim_gone(struct mitm *m, struct mitm_victim *vi);
@@ -129,9 +150,17 @@ void mitm_route(struct mitm *m, struct mitm_victim *from, const uint8_t *topic, 
 void mitm_deliver_retained(struct mitm *m, struct mitm_victim *vi, const char *filter, size_t flen);
 
 /* frame.c: the next whole MQTT packet at the head of an evbuffer, made contiguous (valid until the
- * buffer changes). MQTTDEC_OK, MQTTDEC_MORE (not all here yet), or MQTTDEC_BAD (err, when not NULL,
- * MQTTDEC_ERR_SIZE bytes, says why; the stream cannot be resynchronised). */
+ * buffer changes; the device's reader). MQTTDEC_OK, MQTTDEC_MORE (not all here yet), or
+ * MQTTDEC_BAD (err, when not NULL, MQTTDEC_ERR_SIZE bytes, says why; the stream cannot be
+ * resynchronised). The relay's framer below returns the same codes. */
 int mitm_frame_next(struct evbuffer *in, size_t max_packet, const uint8_t **pkt, size_t *len, char *err);
+
+/* frame.c: the relay's framer (struct mitm_framer above) */
+int mitm_framer_next(struct mitm_framer *f, struct evbuffer *in, size_t max_packet, const uint8_t **pkt,
+		     size_t *len, char *err);
+void mitm_framer_forward(struct mitm_framer *f, struct evbuffer *in, struct evbuffer *out);
+void mitm_framer_reset(struct mitm_framer *f);
+void mitm_framer_free(struct mitm_framer *f);
 
 /* victim.c */
 /* The event a decoded packet makes (CONNECT, PUBLISH, or any other as MITM_EV_CONNACK/PACKET);
@@ -148,6 +177,8 @@ bool victim_subscribed(const struct mitm_victim *vi, const uint8_t *topic, size_
 void victim_info_cb(const SSL *ssl, int where, int ret);
 
 /* upstream.c */
+/* Acknowledge what the real broker sent without the kernel's delay. */
+void upstream_ack_now(evutil_socket_t fd);
 SSL_CTX *upstream_ctx_new(const char *cafile, const char *cert, const char *key, struct mq_err *err);
 /* A TLS bufferevent connecting to the first upstream address that passes the gate again. */
 struct bufferevent *upstream_connect(struct mitm *m, SSL_CTX *ctx, const char *host,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -66,25 +67,22 @@ bool mitm_topic_match(const char *filter, size_t flen, const char *topic, size_t
 
 /* ---- events and the JSON log ---------------------------------------------------------------- */
 
-static double wall_now(void)
+double mitm_wall_now(void)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
-}
-
-/* The loop's cached clock: every event of one loop pass happened "now" (no syscall each). */
-static double loop_now(struct mitm *m)
-{
-	struct timeval tv;
-	if (event_base_gettimeofday_cached(m->base, &tv) < 0)
-		return wall_now();
-	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct mitm_victim *vi)
 {
-	memset(ev, 0, sizeof *ev);
+	/* Every relayed packet makes an event. Inlined, clearing a struct this size is a "rep stos"
+	 * whose start-up costs more than the rest of the event; the size is hidden from the compiler
+	 * so that the C library's vectorised memset does it. */
+	size_t size = sizeof *ev;
+
+	__asm__("" : "+r"(size));
+	memset(ev, 0, size);
 	ev->type = type;
 	ev->packet_id = -1;
 	ev->code = -1;
@@ -100,16 +98,30 @@ void mitm_event_init(struct mitm_event *ev, enum mitm_ev_type type, const struct
  * building a cJSON tree per event cost more than relaying the packet). mitm_event_to_json()
  * parses this same text, so there is one definition of every shape.
  */
-/* mq_str_append without the call when the line buffer (reused for every line) has room. */
+/* The small writers below are inlined where each key is written, so that the key's length and
+ * text are constants there. */
+#define JW_INLINE __attribute__((always_inline))
+
+/* Room for n more bytes (and the NUL) at the end of s; returns where they go. */
+static inline JW_INLINE char *room(struct mq_str *s, size_t n)
+{
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 256;
+		char *p;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(s->s, cap)))
+			abort();   /* as mq_str_append: out of memory leaves nothing sensible to do */
+		s->s = p;
+		s->cap = cap;
+	}
+	return s->s + s->len;
+}
+
 static inline void put(struct mq_str *s, const char *d, size_t n)
 {
-	if (s->len + n + 1 <= s->cap) {
-		memcpy(s->s + s->len, d, n);
-		s->len += n;
-		s->s[s->len] = '\0';
-	} else {
-		mq_str_append(s, d, n);
-	}
+	memcpy(room(s, n), d, n);
+	s->len += n;
 }
 
 struct jw {
@@ -117,86 +129,195 @@ struct jw {
 	bool first;
 };
 
-static void jw_key(struct jw *w, const char *k)
+/* Keys are literals: their length is known where they are written. */
+#define jw_key(w, k) jw_key_n(w, k, sizeof(k) - 1)
+static inline JW_INLINE void jw_key_n(struct jw *w, const char *k, size_t kl)
 {
-	put(w->s, w->first ? "{\"" : ",\"", 2);
-	put(w->s, k, strlen(k));
-	put(w->s, "\":", 2);
+	char *d = room(w->s, kl + 4);
+
+	d[0] = w->first ? '{' : ',';
+	d[1] = '"';
+	memcpy(d + 2, k, kl);
+	d[kl + 2] = '"';
+	d[kl + 3] = ':';
+	w->s->len += kl + 4;
 	w->first = false;
 }
 
-/* Valid UTF-8 (checked by the caller) as a JSON string body. */
-static void jw_escaped(struct mq_str *s, const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
 
-	if (n == 0 || !p) {
-		put(s, "\"\"", 2);
-		return;
-	}
-	put(s, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c;
-		/* Payloads are mostly plain text: skip 8 bytes at a time while none needs escaping. */
-		while (i + 8 <= n) {
-			uint64_t x;
-			memcpy(&x, p + i, 8);
-			const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-			uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
-			if (hit & highs)
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put(s, (const char *)p + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			put(s, e, 2);
-		} else {
-			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			put(s, e, 6);
-		}
-	}
-	put(s, (const char *)p + run, n - run);
-	put(s, "\"", 1);
+/* Does any of the 16 bytes at p need more than copying into a JSON string: a control character,
+ * '"', '\\', or a byte over 0x7F (part of a multi-byte sequence, checked one by one)? Written
+ * with the compiler's vector extensions: one SSE2 (or NEON) comparison for 16 bytes. */
+static inline bool special16(const uint8_t *p)
+{
+	u8x16 x, m;
+	uint64_t lo, hi;
+
+	memcpy(&x, p, 16);
+	m = (u8x16)((x < 0x20) | (x >= 0x80) | (x == '"') | (x == '\\'));
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (const uint8_t *)&m + 8, 8);
+	return (lo | hi) != 0;
 }
 
-static void jw_str(struct jw *w, const char *k, const char *v)
+/* The same for 8 bytes, in a 64-bit word (for short strings). */
+static inline bool special8(const uint8_t *p)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t x, q, b;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	return (((x - ones * 0x20) & ~x) | x | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/*
+ * p[0..n) as a JSON string, in one pass that also checks it is what mq_utf8_valid() accepts
+ * (UTF-8 without overlongs, surrogates or NUL). False, with nothing written, when it is not.
+ * Payloads are mostly plain text: 16 bytes are looked at and copied at a time.
+ */
+static bool jw_text(struct mq_str *s, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = s->len, i = 0;
+	char *d, *d0;
+
+	if (!p)
+		n = 0;
+	d = d0 = room(s, 6 * n + 2);   /* \u00XX is the longest a byte can become */
+
+	*d++ = '"';
+	while (i < n) {
+		uint8_t c;
+
+		if (n - i >= 16) {
+			if (!special16(p + i)) {
+				memcpy(d, p + i, 16);
+				d += 16;
+				i += 16;
+				continue;
+			}
+		} else if (n >= 16 ? !special16(p + n - 16) : n - i >= 8 && !special8(p + i) && !special8(p + n - 8)) {
+			/* the last bytes, in one look at the last 16 (or two at the last 8) */
+			memcpy(d, p + i, n - i);
+			d += n - i;
+			break;
+		}
+		c = p[i];
+		if (c >= 0x80) {
+			size_t k, len = c < 0xC2 || c > 0xF4 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+			uint32_t cp;
+			if (len == 0 || len > n - i)
+				goto invalid;
+			cp = c & (0xFFu >> (len + 1));
+			for (k = 1; k < len; k++) {
+				if ((p[i + k] & 0xC0) != 0x80)
+					goto invalid;
+				cp = (cp << 6) | (p[i + k] & 0x3F);
+			}
+			if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+			    (cp >= 0xD800 && cp <= 0xDFFF))
+				goto invalid;
+			memcpy(d, p + i, len);
+			d += len;
+			i += len;
+			continue;
+		}
+		if (c == 0)
+			goto invalid;
+		if (c == '"' || c == '\\') {
+			*d++ = '\\';
+			*d++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(d, "\\u00", 4);
+			d[4] = hex[c >> 4];
+			d[5] = hex[c & 15];
+			d += 6;
+		} else {
+			*d++ = (char)c;
+		}
+		i++;
+	}
+	*d++ = '"';
+	s->len += (size_t)(d - d0);
+	return true;
+invalid:
+	s->len = start;
+	return false;
+}
+
+/* One of our own names (an event, a direction): plain ASCII, nothing to escape. */
+#define jw_lit(w, k, v) jw_lit_n(w, k, sizeof(k) - 1, v)
+static inline JW_INLINE void jw_lit_n(struct jw *w, const char *k, size_t kl, const char *v)
+{
+	size_t n = strlen(v);
+	char *d;
+
+	jw_key_n(w, k, kl);
+	d = room(w->s, n + 2);
+	d[0] = '"';
+	memcpy(d + 1, v, n);
+	d[n + 1] = '"';
+	w->s->len += n + 2;
+}
+
+#define jw_str(w, k, v) jw_str_n(w, k, sizeof(k) - 1, v)
+static void jw_str_n(struct jw *w, const char *k, size_t kl, const char *v)
 {
 	if (!v)
 		return;
-	jw_key(w, k);
-	if (mq_utf8_valid(v, strlen(v))) {
-		jw_escaped(w->s, (const uint8_t *)v, strlen(v));
-	} else {
+	jw_key_n(w, k, kl);
+	if (!jw_text(w->s, (const uint8_t *)v, strlen(v))) {
 		char *e = mq_escape_dup(v, strlen(v));   /* our own strings are ASCII; be safe anyway */
-		jw_escaped(w->s, (const uint8_t *)(e ? e : ""), e ? strlen(e) : 0);
+		if (!e || !jw_text(w->s, (const uint8_t *)e, strlen(e)))
+			put(w->s, "\"\"", 2);
 		free(e);
 	}
 }
 
-/* Decimal digits of v into the end of buf; returns where they start (printf is too slow here). */
+/* Decimal digits of v into the end of buf, two at a time; returns where they start (printf is
+ * too slow here). */
 static char *digits(char *end, unsigned long long v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				    "8081828384858687888990919293949596979899";
+
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+		v /= 100;
+		end -= 2;
+		memcpy(end, pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * v, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
 	return end;
 }
 
-static void jw_num(struct jw *w, const char *k, double v)
+#define jw_int(w, k, v) jw_int_n(w, k, sizeof(k) - 1, v)
+static inline JW_INLINE void jw_int_n(struct jw *w, const char *k, size_t kl, long long v)
+{
+	char buf[24], *end = buf + sizeof buf, *p;
+
+	jw_key_n(w, k, kl);
+	p = digits(end, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
+	if (v < 0)
+		*--p = '-';
+	put(w->s, p, (size_t)(end - p));
+}
+
+#define jw_num(w, k, v) jw_num_n(w, k, sizeof(k) - 1, v)
+static void jw_num_n(struct jw *w, const char *k, size_t kl, double v)
 {
 	char buf[48], *end = buf + sizeof buf, *p;
 
-	jw_key(w, k);
+	jw_key_n(w, k, kl);
 	if (v >= 0 && v < 1e15) {
 		/* Counters are whole; time stamps get microseconds. */
 		unsigned long long us = (unsigned long long)(v * 1e6 + 0.5), whole = us / 1000000, frac = us % 1000000;
@@ -216,48 +337,76 @@ static void jw_num(struct jw *w, const char *k, double v)
 	put(w->s, buf, (size_t)n);
 }
 
-static void jw_bool(struct jw *w, const char *k, bool v)
+/* "ts": the packets of one read share their time stamp (see mitm_emit), so its text is kept from
+ * the last line. */
+static void jw_ts(struct jw *w, double ts)
 {
-	jw_key(w, k);
+	static _Thread_local double last = -1;
+	static _Thread_local char text[64];
+	static _Thread_local size_t len;
+
+	if (ts != last) {
+		struct mq_str t = { 0 };
+		struct jw tw = { &t, false };
+		jw_num(&tw, "ts", ts);
+		len = t.len < sizeof text ? t.len : 0;
+		memcpy(text, t.s, len);
+		mq_str_free(&t);
+		last = len ? ts : -1;
+	}
+	if (!len) {
+		jw_num(w, "ts", ts);
+		return;
+	}
+	/* text is ,"ts":N */
+	put(w->s, text, len);
+	if (w->first)
+		w->s->s[w->s->len - len] = '{';
+	w->first = false;
+}
+
+#define jw_bool(w, k, v) jw_bool_n(w, k, sizeof(k) - 1, v)
+static inline JW_INLINE void jw_bool_n(struct jw *w, const char *k, size_t kl, bool v)
+{
+	jw_key_n(w, k, kl);
 	put(w->s, v ? "true" : "false", v ? 4 : 5);
 }
 
-static void jw_null(struct jw *w, const char *k)
+#define jw_null(w, k) jw_null_n(w, k, sizeof(k) - 1)
+static inline JW_INLINE void jw_null_n(struct jw *w, const char *k, size_t kl)
 {
-	jw_key(w, k);
+	jw_key_n(w, k, kl);
 	put(w->s, "null", 4);
 }
 
 /* Untrusted bytes: a JSON string when they are clean UTF-8, else base64 with NAME_base64: true;
  * more than cap bytes are cut, with NAME_truncated: true. */
-static void jw_bytes(struct jw *w, const char *name, const uint8_t *p, size_t n, size_t cap)
+#define jw_bytes(w, k, p, n, cap) jw_bytes_n(w, k, sizeof(k) - 1, p, n, cap)
+static void jw_bytes_n(struct jw *w, const char *name, size_t nl, const uint8_t *p, size_t n, size_t cap)
 {
 	char key[64];
 	bool cut = n > cap;
 
 	if (cut)
 		n = cap;
-	jw_key(w, name);
-	if (mq_utf8_valid(p, n)) {
-		jw_escaped(w->s, p, n);
-	} else {
-		size_t outlen = 4 * ((n + 2) / 3) + 1;
-		char *b = malloc(outlen);
-		if (b) {
-			int len = EVP_EncodeBlock((unsigned char *)b, p, (int)n);
-			put(w->s, "\"", 1);
-			put(w->s, b, len > 0 ? (size_t)len : 0);
-			put(w->s, "\"", 1);
-			free(b);
-		} else {
-			put(w->s, "\"\"", 2);
-		}
+	jw_key_n(w, name, nl);
+	if (!jw_text(w->s, p, n)) {
+		/* base64: 4 characters for every 3 bytes, and the NUL EVP_EncodeBlock adds */
+		char *d = room(w->s, 4 * ((n + 2) / 3) + 3);
+		int len = EVP_EncodeBlock((unsigned char *)d + 1, p, (int)n);
+		d[0] = '"';
+		if (len < 0)
+			len = 0;
+		d[len + 1] = '"';
+		w->s->len += (size_t)len + 2;
 		snprintf(key, sizeof key, "%s_base64", name);
-		jw_bool(w, key, true);
+		jw_key_n(w, key, strlen(key));
+		put(w->s, "true", 4);
 	}
 	if (cut) {
 		snprintf(key, sizeof key, "%s_truncated", name);
-		jw_bool(w, key, true);
+		jw_key_n(w, key, strlen(key));
+		put(w->s, "true", 4);
 	}
 }
 
@@ -266,11 +415,11 @@ void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out)
 	struct jw w = { out, true };
 	const size_t cap = MITM_LOG_PAYLOAD_MAX;
 
-	jw_str(&w, "event", mitm_event_name(ev->type));
-	jw_num(&w, "ts", ev->ts);
+	jw_lit(&w, "event", mitm_event_name(ev->type));
+	jw_ts(&w, ev->ts);
 	jw_str(&w, "client", ev->client);
 	if (ev->victim)
-		jw_num(&w, "victim", ev->victim);
+		jw_int(&w, "victim", (long long)ev->victim);
 	switch (ev->type) {
 	case MITM_EV_LISTENING:
 		jw_str(&w, "banner", MITM_BANNER);
@@ -282,7 +431,7 @@ void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out)
 		jw_str(&w, "forged_sans", ev->forged_sans);
 		jw_str(&w, "forged_sha256", ev->forged_sha256);
 		jw_num(&w, "duration", ev->duration);
-		jw_num(&w, "max_conns", ev->max_conns);
+		jw_int(&w, "max_conns", (long long)ev->max_conns);
 		break;
 	case MITM_EV_HANDSHAKE:
 		jw_str(&w, "result", ev->result);
@@ -303,48 +452,48 @@ void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out)
 		else
 			jw_null(&w, "password");
 		jw_str(&w, "protocol", mqttdec_version_name(ev->protocol));
-		jw_num(&w, "keepalive", ev->keepalive);
+		jw_int(&w, "keepalive", (long long)ev->keepalive);
 		jw_bool(&w, "clean", ev->clean);
 		if (ev->has_will) {
 			jw_bytes(&w, "will_topic", ev->topic, ev->topic_len, cap);
 			jw_bytes(&w, "will_payload", ev->payload, ev->payload_len, cap);
-			jw_num(&w, "will_qos", ev->qos);
+			jw_int(&w, "will_qos", (long long)ev->qos);
 			jw_bool(&w, "will_retain", ev->retain);
 		}
 		break;
 	case MITM_EV_PUBLISH:
 	case MITM_EV_INJECT:
 		if (ev->type == MITM_EV_PUBLISH)
-			jw_str(&w, "dir", dir_names[ev->dir & 1]);
+			jw_lit(&w, "dir", dir_names[ev->dir & 1]);
 		jw_bytes(&w, "topic", ev->topic, ev->topic_len, cap);
 		jw_bytes(&w, "payload", ev->payload, ev->payload_len, cap);
-		jw_num(&w, "bytes", (double)ev->payload_len);
-		jw_num(&w, "qos", ev->qos);
+		jw_int(&w, "bytes", (long long)ev->payload_len);
+		jw_int(&w, "qos", (long long)ev->qos);
 		jw_bool(&w, "retain", ev->retain);
 		if (ev->dup)
 			jw_bool(&w, "dup", true);
 		if (ev->packet_id >= 0)
-			jw_num(&w, "packet_id", ev->packet_id);
+			jw_int(&w, "packet_id", (long long)ev->packet_id);
 		if (ev->has_will)
 			jw_bool(&w, "will", true);
 		break;
 	case MITM_EV_SUBSCRIBE:
 		jw_bytes(&w, "topic", ev->topic, ev->topic_len, cap);
-		jw_num(&w, "qos", ev->qos);
+		jw_int(&w, "qos", (long long)ev->qos);
 		break;
 	case MITM_EV_CONNACK:
 	case MITM_EV_PACKET:
-		jw_str(&w, "dir", dir_names[ev->dir & 1]);
+		jw_lit(&w, "dir", dir_names[ev->dir & 1]);
 		jw_str(&w, "packet", ev->packet);
 		if (ev->packet_id >= 0)
-			jw_num(&w, "packet_id", ev->packet_id);
+			jw_int(&w, "packet_id", (long long)ev->packet_id);
 		if (ev->code >= 0)
-			jw_num(&w, "code", ev->code);
+			jw_int(&w, "code", (long long)ev->code);
 		jw_str(&w, "meaning", ev->meaning);
 		jw_str(&w, "reason", ev->reason);
 		break;
 	case MITM_EV_MALFORMED:
-		jw_str(&w, "dir", dir_names[ev->dir & 1]);
+		jw_lit(&w, "dir", dir_names[ev->dir & 1]);
 		jw_str(&w, "reason", ev->reason);
 		break;
 	case MITM_EV_UPSTREAM:
@@ -355,10 +504,10 @@ void mitm_event_to_jsonl(const struct mitm_event *ev, struct mq_str *out)
 		break;
 	case MITM_EV_CLOSED:
 		jw_str(&w, "reason", ev->reason);
-		jw_num(&w, "packets_device_to_broker", (double)ev->packets[MITM_D2B]);
-		jw_num(&w, "packets_broker_to_device", (double)ev->packets[MITM_B2D]);
-		jw_num(&w, "bytes_device_to_broker", (double)ev->bytes[MITM_D2B]);
-		jw_num(&w, "bytes_broker_to_device", (double)ev->bytes[MITM_B2D]);
+		jw_int(&w, "packets_device_to_broker", (long long)ev->packets[MITM_D2B]);
+		jw_int(&w, "packets_broker_to_device", (long long)ev->packets[MITM_B2D]);
+		jw_int(&w, "bytes_device_to_broker", (long long)ev->bytes[MITM_D2B]);
+		jw_int(&w, "bytes_broker_to_device", (long long)ev->bytes[MITM_B2D]);
 		break;
 	case MITM_EV_REFUSED:
 	case MITM_EV_STOPPED:
@@ -379,36 +528,64 @@ cJSON *mitm_event_to_json(const struct mitm_event *ev)
 	return o;
 }
 
+/* Write out what the log holds. A log that cannot be written (a full disk) is given up, not
+ * retried line after line; the relay itself goes on. */
+static void log_write_out(struct mitm *m)
+{
+	size_t off = 0;
+
+	while (off < m->log_buf.len && m->log_fd >= 0) {
+		ssize_t w = write(m->log_fd, m->log_buf.s + off, m->log_buf.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(m->log_fd);
+			m->log_fd = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	m->log_buf.len = 0;
+}
+
+/* A line was added to log_buf: written once the loop has handled what is ready (not per line:
+ * a busy relay logs thousands a second; "tail -f" still shows each event as it happens), or at
+ * once when a lot is waiting. */
+static void log_written(struct mitm *m)
+{
+	if (m->log_buf.len >= MITM_LOG_CHUNK || !m->log_flush)
+		log_write_out(m);
+	else
+		event_active(m->log_flush, EV_TIMEOUT, 0);   /* again while active: no-op */
+}
+
 static void log_line(struct mitm *m, const char *line, size_t len)
 {
-	if (!m->log)
+	if (m->log_fd < 0)
 		return;
-	fwrite(line, 1, len, m->log);
-	fputc('\n', m->log);
-	/* Flushed once the loop has handled what is ready (not per line: a busy relay writes
-	 * thousands a second), so "tail -f" still shows each event as it happens. */
-	if (m->log_flush)
-		event_active(m->log_flush, EV_TIMEOUT, 0);   /* again while active: no-op */
-	else
-		fflush(m->log);
+	mq_str_append(&m->log_buf, line, len);
+	mq_str_append(&m->log_buf, "\n", 1);
+	log_written(m);
 }
 
 static void on_log_flush(evutil_socket_t fd, short what, void *arg)
 {
-	struct mitm *m = arg;
 	(void)fd;
 	(void)what;
-	if (m->log)
-		fflush(m->log);
+	log_write_out(arg);
 }
 
 void mitm_emit(struct mitm *m, struct mitm_event *ev)
 {
-	ev->ts = loop_now(m);
-	if (m->log) {
-		m->line.len = 0;   /* one buffer reused for every line */
-		mitm_event_to_jsonl(ev, &m->line);
-		log_line(m, m->line.s, m->line.len);
+	/* The packets of one read share the time they were read at (pump() takes it once); other
+	 * events are stamped as they happen. Not libevent's cached clock: it is the coarse
+	 * monotonic clock, 4 ms steps here, too coarse to tell a PUBLISH from its PUBACK. */
+	ev->ts = m->stamp ? m->stamp : mitm_wall_now();
+	if (m->log_fd >= 0) {
+		/* straight onto the end of what is waiting to be written: no copy of the line */
+		mitm_event_to_jsonl(ev, &m->log_buf);
+		mq_str_append(&m->log_buf, "\n", 1);
+		log_written(m);
 	}
 	if (m->obs)
 		m->obs(ev, m->obs_arg);
@@ -442,14 +619,15 @@ static int open_log(struct mitm *m, const char *path, bool force, struct mq_err 
 		return -1;
 	}
 	/* Credentials end up in this file: never readable by others, even when it existed before. */
-	if (fchmod(fd, 0600) < 0 || !(m->log = fdopen(fd, "w")) || setvbuf(m->log, NULL, _IOFBF, 1 << 16)) {
+	if (fchmod(fd, 0600) < 0) {
 		mq_errf_errno(err, "cannot open %s", path);
 		close(fd);
 		return -1;
 	}
+	m->log_fd = fd;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "event", "banner");
-	cJSON_AddNumberToObject(o, "ts", wall_now());
+	cJSON_AddNumberToObject(o, "ts", mitm_wall_now());
 	cJSON_AddStringToObject(o, "banner", MITM_BANNER);
 	cJSON_AddStringToObject(o, "text", MITM_BANNER ": a rogue broker for a classroom lab; it shows "
 				"credentials and messages of devices that do not verify the broker");
@@ -667,6 +845,7 @@ struct mitm *mitm_new(struct event_base *base, const struct mitm_opts *o, mitm_o
 		mq_errf(err, "out of memory");
 		return NULL;
 	}
+	m->log_fd = -1;
 	m->base = base;
 	m->obs = obs;
 	m->obs_arg = arg;
@@ -748,7 +927,7 @@ struct mitm *mitm_new(struct event_base *base, const struct mitm_opts *o, mitm_o
 	/* 3. The log, the listener (disabled until the forgery exists), the clock. */
 	if (o->json_log && open_log(m, o->json_log, o->force, err) < 0)
 		goto fail;
-	if (m->log && !(m->log_flush = event_new(base, -1, 0, on_log_flush, m)))
+	if (m->log_fd >= 0 && !(m->log_flush = event_new(base, -1, 0, on_log_flush, m)))
 		goto oom;
 	if (bind_listener(m, &lss[0], llen[0], err) < 0)
 		goto fail;
@@ -976,12 +1155,13 @@ void mitm_free(struct mitm *m)
 		upstream_fetch_free(m->fetch);
 	if (m->log_flush)
 		event_free(m->log_flush);
-	if (m->log)
-		fclose(m->log);
+	log_write_out(m);
+	if (m->log_fd >= 0)
+		close(m->log_fd);
 	if (m->log_path && !m->started)
 		unlink(m->log_path);
 	free(m->log_path);
-	mq_str_free(&m->line);
+	mq_str_free(&m->log_buf);
 	SSL_CTX_free(m->srv_ctx);
 	SSL_CTX_free(m->up_ctx);
 	SSL_CTX_free(m->fetch_ctx);

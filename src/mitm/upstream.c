@@ -14,6 +14,30 @@
 /* A CA, certificate or key file larger than this is not one. */
 #define UPSTREAM_FILE_CAP (8u << 20)
 
+/*
+ * mosquitto leaves Nagle on: a small packet of its (the CONNACK right after the TLS 1.3 session
+ * tickets, a PUBLISH right after another) waits until what it sent before is acknowledged, and
+ * the kernel delays that ACK up to 40 ms when the relay has nothing to send back. Asking for a
+ * quick ACK sends the one pending now (and the kernel soon leaves quick-ACK mode by itself, so it
+ * is asked on every read). The device's side keeps the kernel's default: there the relay
+ * acknowledges as the broker itself would.
+ */
+void upstream_ack_now(evutil_socket_t fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+/* A session ticket arrived: it carries no data, so no read callback acknowledges it, and the
+ * broker's CONNACK is the small packet behind it. The session itself is not kept. */
+static int on_session_ticket(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)sess;
+	upstream_ack_now(SSL_get_fd(ssl));
+	return 0;
+}
+
 SSL_CTX *upstream_ctx_new(const char *cafile, const char *cert, const char *key, struct mq_err *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -28,6 +52,8 @@ SSL_CTX *upstream_ctx_new(const char *cafile, const char *cert, const char *key,
 	    (cert && mq_check_file("--upstream-cert", cert, UPSTREAM_FILE_CAP, err) < 0) ||
 	    (key && mq_check_file("--upstream-key", key, UPSTREAM_FILE_CAP, err) < 0))
 		goto fail;
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, on_session_ticket);
 	if (cafile) {
 		if (!SSL_CTX_load_verify_locations(ctx, cafile, NULL)) {
 			mq_errf_ssl(err, "--upstream-cafile %s cannot be loaded", cafile);

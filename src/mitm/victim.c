@@ -52,6 +52,8 @@ void victim_destroy(struct mitm_victim *vi)
 		event_free(vi->grace);
 	for (size_t i = 0; i < vi->n_subs; i++)
 		free(vi->subs[i].filter);
+	mitm_framer_free(&vi->framer[MITM_D2B]);
+	mitm_framer_free(&vi->framer[MITM_B2D]);
 	free(vi->will_topic);
 	free(vi->will_payload);
 	if (vi->counted)
@@ -92,7 +94,8 @@ static bool drained(struct bufferevent *bev)
  * inside a caller that still holds the victim). */
 static void check_drained(struct mitm_victim *vi)
 {
-	if (vi->closing && drained(vi->bv) && drained(vi->bu) && vi->grace) {
+	/* pump() calls again once it has moved on what it framed */
+	if (vi->closing && !vi->pumping && drained(vi->bv) && drained(vi->bu) && vi->grace) {
 		struct timeval now = { 0, 0 };
 		evtimer_add(vi->grace, &now);
 	}
@@ -547,19 +550,28 @@ static void pump(struct mitm_victim *vi, enum mitm_dir dir)
 	struct mitm *m = vi->m;
 	struct bufferevent *src = dir == MITM_D2B ? vi->bv : vi->bu;
 	struct bufferevent *dst = dir == MITM_D2B ? vi->bu : vi->bv;
+	struct mitm_framer *fr = &vi->framer[dir];
 	bool relay = m->upstream_host != NULL;
-	struct evbuffer *in;
+	struct evbuffer *in, *out;
+	double saved_stamp;
 
 	if (!src)
 		return;
 	in = bufferevent_get_input(src);
+	/* Every packet that arrived is framed, decoded and reported where it lies, then all of them
+	 * move on together in one copy (mitm_framer_forward): the other side writes them back to
+	 * back, as few full TLS records instead of one per packet. */
+	out = relay && dst ? bufferevent_get_output(dst) : NULL;
+	saved_stamp = m->stamp;
+	if (!saved_stamp)
+		m->stamp = mitm_wall_now();
+	vi->pumping = true;
 	while (!vi->closing) {
 		char ferr[MQTTDEC_ERR_SIZE] = "";
 		struct mqtt_pkt p;
 		const uint8_t *raw;
 		size_t total;
-		bool post_inject = false;
-		int rc = mitm_frame_next(in, m->max_packet, &raw, &total, ferr);
+		int rc = mitm_framer_next(fr, in, m->max_packet, &raw, &total, ferr);
 
 		if (rc == MQTTDEC_MORE)
 			break;
@@ -567,7 +579,7 @@ static void pump(struct mitm_victim *vi, enum mitm_dir dir)
 			malformed(vi, dir, ferr);
 			victim_close(vi, dir == MITM_D2B ? "the device sent bytes that are not MQTT"
 							 : "the real broker sent bytes that are not MQTT");
-			return;
+			break;
 		}
 		vi->packets[dir]++;
 		vi->bytes[dir] += total;
@@ -577,26 +589,34 @@ static void pump(struct mitm_victim *vi, enum mitm_dir dir)
 			malformed(vi, dir, p.err);
 			if (!relay) {
 				victim_close(vi, "the device sent a malformed packet");
-				return;
+				break;
 			}
 			/* The relay passes it on unchanged: the real peer judges it, as without us. */
 		} else if (relay) {
-			post_inject = relay_handle(vi, dir, &p);
+			bool post_inject = relay_handle(vi, dir, &p);
 			if (p.type == MQTT_DISCONNECT && !vi->close_reason)
 				vi->close_reason = dir == MITM_D2B ? "the device disconnected"
 								   : "the real broker disconnected the device";
+			if (post_inject) {
+				/* the injection follows the SUBACK it waited for, not the packets after it */
+				mitm_framer_forward(fr, in, out);
+				inject_for(vi);
+			}
 		} else if (dir == MITM_D2B) {
 			rogue_handle(vi, &p);
 		}
-		if (relay && dst)
-			evbuffer_remove_buffer(in, bufferevent_get_output(dst), total);
-		else
-			evbuffer_drain(in, total);
-		if (post_inject)
-			inject_for(vi);
+	}
+	/* What was framed moves on (the rogue broker answers itself: its input is only dropped);
+	 * a packet that closed the victim still goes, as it did before it closed. */
+	mitm_framer_forward(fr, in, out);
+	vi->pumping = false;
+	m->stamp = saved_stamp;
+	if (vi->closing) {
+		check_drained(vi);
+		return;
 	}
 	/* Back-pressure: a fast side waits while the other side's queue is long. */
-	if (dst && !vi->closing && evbuffer_get_length(bufferevent_get_output(dst)) > MITM_HIGH_WATER) {
+	if (dst && evbuffer_get_length(bufferevent_get_output(dst)) > MITM_HIGH_WATER) {
 		bufferevent_disable(src, EV_READ);
 		bufferevent_setwatermark(dst, EV_WRITE, MITM_HIGH_WATER / 2, 0);
 	}
@@ -625,7 +645,9 @@ static void v_read(struct bufferevent *bev, void *arg)
 
 static void u_read(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
+	/* What the real broker sent is acknowledged at once (upstream_ack_now), so that its next
+	 * small packet is not held back by Nagle behind a delayed ACK. */
+	upstream_ack_now(bufferevent_getfd(bev));
 	pump(arg, MITM_B2D);
 }
 

@@ -1,10 +1,12 @@
 /*
  * libFuzzer: the MITM relay's framing. The relay does not copy a stream into a framer of its
- * own: it frames packets where libevent put the bytes (mitm_frame_next on an evbuffer), decodes
- * them, turns them into events (mitm_event_to_json, what the JSON log writes) and moves the same
- * bytes on. This harness feeds one direction of a stream to that path in random chunks, the way
- * TLS records arrive, and checks it against mqttdec's own stream framer (mqtt_stream_feed) on
- * the same bytes: the same packets, in the same order, and the same verdict on a bad stream.
+ * own: it frames packets where libevent put the bytes (mitm_framer_next on an evbuffer, in place,
+ * or gathered when a packet straddles two pieces of the buffer), decodes them, turns them into
+ * events (mitm_event_to_json, what the JSON log writes) and moves every framed byte on together
+ * (mitm_framer_forward). This harness feeds one direction of a stream to that path in random
+ * chunks, the way TLS records arrive (each chunk a piece of its own in the evbuffer), and checks
+ * it against mqttdec's own stream framer (mqtt_stream_feed) on the same bytes: the same packets,
+ * in the same order, and the same verdict on a bad stream.
  *
  * Input: byte 0 picks the protocol version and the packet cap, byte 1 seeds the chunk sizes, the
  * rest is the stream.
@@ -16,6 +18,7 @@
 #include <event2/buffer.h>
 
 #include "mitm/mitm-int.h"
+#include "mqttls/util.h"
 
 struct seen {
 	uint8_t *buf;      /* the packets mqtt_stream_feed delivered, back to back */
@@ -69,6 +72,10 @@ static void to_events(const uint8_t *raw, size_t len, int *version)
 		    (strlen(pl->valuestring) != ev.payload_len ||
 		     (ev.payload_len && memcmp(pl->valuestring, ev.payload, ev.payload_len))))
 			abort();
+		/* Text exactly when the (kept part of the) payload is what mq_utf8_valid accepts. */
+		size_t kept = ev.payload_len < MITM_LOG_PAYLOAD_MAX ? ev.payload_len : MITM_LOG_PAYLOAD_MAX;
+		if ((b64 != NULL) == mq_utf8_valid(ev.payload, kept))
+			abort();
 	}
 	char *s = cJSON_PrintUnformatted(j);
 	/* Whatever the bytes, the log line is valid JSON that parses back. */
@@ -84,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int versions[4] = { MQTT_V_UNKNOWN, MQTT_V31, MQTT_V311, MQTT_V5 };
 	struct evbuffer *in, *out;
+	struct mitm_framer fr = { 0 };
 	struct mqtt_stream st;
 	struct seen ref = { 0 };
 	size_t max_packet, off = 0, delivered = 0, n_pkts = 0;
@@ -110,23 +118,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 97;
 		if (chunk > size - off)
 			chunk = size - off;
-		evbuffer_add(in, data + off, chunk);
+		if (seed & 0x10000) {
+			/* a piece of its own (packets straddle pieces and are gathered) */
+			struct evbuffer *piece = evbuffer_new();
+			if (!piece || evbuffer_add(piece, data + off, chunk) < 0 || evbuffer_add_buffer(in, piece) < 0)
+				abort();
+			evbuffer_free(piece);
+		} else {
+			/* appended where there is room (packets framed in place) */
+			evbuffer_add(in, data + off, chunk);
+		}
 		off += chunk;
 		for (;;) {
 			const uint8_t *pkt;
 			size_t len;
 			char err[MQTTDEC_ERR_SIZE];
-			rc = mitm_frame_next(in, max_packet, &pkt, &len, err);
+			rc = mitm_framer_next(&fr, in, max_packet, &pkt, &len, err);
 			if (rc != MQTTDEC_OK) {
 				bad = rc == MQTTDEC_BAD;
 				break;
 			}
 			to_events(pkt, len, &version);
-			/* The relay forwards exactly the framed bytes. */
-			evbuffer_remove_buffer(in, out, len);
 			delivered += len;
 			n_pkts++;
 		}
+		/* The relay forwards exactly the framed bytes, all of them at once. */
+		mitm_framer_forward(&fr, in, out);
 	}
 	/* Same packets, same bytes, same order as mqttdec's own stream framer. */
 	if (n_pkts != ref.count || delivered != ref.len)
@@ -140,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	evbuffer_free(in);
 	evbuffer_free(out);
+	mitm_framer_free(&fr);
 	mqtt_stream_free(&st);
 	free(ref.buf);
 	return 0;

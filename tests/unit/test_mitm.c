@@ -237,6 +237,66 @@ static void log_lines(void **state)
 	cJSON_Delete(j);
 }
 
+/*
+ * The log writer looks at 16 (or 8) bytes at a time: every length around those steps, with a byte
+ * that needs escaping or a multi-byte sequence (valid or not) at every position, must give
+ * exactly the bytes back as text when mq_utf8_valid() accepts them, and base64 when it does not.
+ */
+static void log_text_every_length_and_position(void **state)
+{
+	static const struct {
+		const char *b;
+		size_t n;
+	} odd[] = {
+		{ "\"", 1 }, { "\\", 1 }, { "\n", 1 }, { "\x1f", 1 }, { "\x7f", 1 }, { "\0", 1 },
+		{ "\xc3\xa9", 2 }, { "\xe2\x82\xac", 3 }, { "\xf0\x9f\x98\x80", 4 },
+		{ "\x80", 1 }, { "\xc0\x80", 2 }, { "\xed\xa0\x80", 3 }, { "\xf4\x90\x80\x80", 4 },
+		{ "\xe2\x82", 2 }, { "\xff", 1 },
+	};
+	uint8_t buf[80];
+	(void)state;
+
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t k = 0; k < MQ_ARRAY_LEN(odd); k++) {
+			for (size_t at = 0; at <= len; at++) {
+				struct mitm_event ev;
+				size_t n = len;
+				cJSON *j;
+				const cJSON *pl, *b64;
+
+				memset(buf, 'a' + (int)(len % 26), sizeof buf);
+				if (at + odd[k].n <= len)
+					memcpy(buf + at, odd[k].b, odd[k].n);
+				else if (at < len)
+					continue;
+				else
+					n = len;   /* at == len: the plain text alone */
+				memset(&ev, 0, sizeof ev);
+				ev.type = MITM_EV_PUBLISH;
+				ev.packet_id = -1;
+				ev.client = "127.0.0.1:1";
+				ev.topic = (const uint8_t *)"t";
+				ev.topic_len = 1;
+				ev.payload = buf;
+				ev.payload_len = n;
+				j = mitm_event_to_json(&ev);
+				assert_non_null(j);
+				pl = cJSON_GetObjectItem(j, "payload");
+				b64 = cJSON_GetObjectItem(j, "payload_base64");
+				assert_true(cJSON_IsString(pl));
+				if (mq_utf8_valid(buf, n)) {
+					assert_null(b64);
+					assert_int_equal(strlen(pl->valuestring), n);
+					assert_memory_equal(pl->valuestring, buf, n);
+				} else {
+					assert_true(cJSON_IsTrue(b64));
+				}
+				cJSON_Delete(j);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +305,7 @@ int main(void)
 		cmocka_unit_test(forgery_clones_and_marks),
 		cmocka_unit_test(forge_specs),
 		cmocka_unit_test(log_lines),
+		cmocka_unit_test(log_text_every_length_and_position),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
