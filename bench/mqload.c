@@ -10,13 +10,16 @@
  *   1. writes N_QOS0 QoS 0 PUBLISHes of SIZE bytes as fast as TLS takes them: throughput is
  *      N_QOS0 / (first write .. last message counted by the subscriber);
  *   2. does N_QOS1 QoS 1 round trips one at a time (PUBLISH .. PUBACK): latency percentiles.
- * Prints one JSON object; delivery counts say whether every message arrived exactly once.
+ * Prints one JSON object; delivery counts say whether every message arrived exactly once, and
+ * cpu_s is this tool's own CPU time (both threads), so the script can tell its share from the
+ * path's and from other processes'.
  * Blocking sockets, two threads, OpenSSL: small enough that the path, not the tool, is measured.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,10 +285,13 @@ int main(int argc, char **argv)
 	}
 	usleep(300000);
 	qsort(lat, (size_t)c.n1, sizeof *lat, cmp);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
 	pthread_mutex_lock(&c.mu);
-	printf("{\"qos0\":{\"sent\":%d,\"received\":%d,\"duplicates\":%d,\"missing\":%d,\"seconds\":%.4f,"
+	printf("{\"cpu_s\":%.6f,\"qos0\":{\"sent\":%d,\"received\":%d,\"duplicates\":%d,\"missing\":%d,\"seconds\":%.4f,"
 	       "\"msgs_per_s\":%.0f},\"qos1\":{\"sent\":%d,\"acked\":%d,\"received\":%d,\"duplicates\":%d,"
 	       "\"missing\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}}\n",
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 	       c.n0, c.uniq0, c.dup0, c.n0 - c.uniq0, secs, secs > 0 ? c.uniq0 / secs : 0, c.n1, acked, c.uniq1,
 	       c.dup1, c.n1 - c.uniq1, lat[c.n1 / 2], lat[(c.n1 * 99) / 100], lat[c.n1 - 1]);
 	pthread_mutex_unlock(&c.mu);
