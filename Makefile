@@ -127,7 +127,9 @@ test: deps-test
 		FUZZ_BUILD=$(CURDIR)/$(FUZZ) bash tests/run.sh $(T)
 
 # Packages: "debian-package:pkg-config-module" (libraries) or "debian-package:command" (tools).
-RUN_DEPS  := gcc:gcc make:make pkg-config:pkg-config libncurses-dev:ncursesw libssl-dev:openssl \
+# A library's probe must not also be a command's name: libssl, not openssl (the openssl command is
+# on every Debian, the headers are not).
+RUN_DEPS  := gcc:gcc make:make pkg-config:pkg-config libncurses-dev:ncursesw libssl-dev:libssl \
 	libmosquitto-dev:libmosquitto libpcap-dev:libpcap libevent-dev:libevent_openssl \
 	libcjson-dev:libcjson mosquitto:mosquitto openssl:openssl
 TEST_DEPS := $(RUN_DEPS) libcmocka-dev:cmocka mosquitto-clients:mosquitto_pub tmux:tmux \

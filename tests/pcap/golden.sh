@@ -65,7 +65,15 @@ record() {
 	done
 	"$@" >"$T_TMP/$name.client" 2>&1
 	echo $? >"$T_TMP/$name.rc"
-	sleep 0.3
+	# tcpdump writes each packet as it gets it (-U): stop it once the file has stopped growing,
+	# not after a fixed pause that a loaded machine outlasts (the last packets were then lost).
+	local size prev=-1
+	for i in $(seq 1 50); do
+		sleep 0.2
+		size=$(stat -c %s "$T_TMP/$name.pcap" 2>/dev/null || echo 0)
+		[ "$size" -gt 24 ] && [ "$size" = "$prev" ] && break
+		prev=$size
+	done
 	kill -INT "$tp" 2>/dev/null
 	wait "$tp" 2>/dev/null
 	# shellcheck disable=SC2086
