@@ -255,21 +255,21 @@ t_is "mitm ended by Ctrl-C: exit 0 (no leak)" "$?" 0
 t_is "... every line of its log is JSON, the last one says it stopped" \
 	"$("$T_PY" -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; print(L[-1]["event"], L[-1]["reason"])' "$T_TMP/rogue.jsonl")" "stopped interrupted"
 t_is "... with the victim's messages" "$(t_log rogue 'count(ev, "publish")')" 2
-"$MQTTLS" device -h localhost -p "$pt" --cafile "$ca" --count 1000 --interval 0.05 >"$T_TMP/dev.out" 2>&1 &
-dp=$!
-T_PIDS+=("$dp")
-for _ in $(seq 1 200); do grep -q 'Publish message' "$T_TMP/dev.out" && break; sleep 0.02; done
-kill -INT "$dp"
-wait "$dp"
-t_is "device --count 1000 interrupted: not every message was published, exit 1" "$?" 1
+# device_ctrl_c COUNT: a device publishing COUNT messages gets Ctrl-C after its first; $rc, $T_TMP/dev.out.
+device_ctrl_c() {
+	"$MQTTLS" device -h localhost -p "$pt" --cafile "$ca" --count "$1" --interval 0.05 >"$T_TMP/dev.out" 2>&1 &
+	local dp=$!
+	T_PIDS+=("$dp")
+	for _ in $(seq 1 200); do grep -q 'Publish message' "$T_TMP/dev.out" && break; sleep 0.02; done
+	kill -INT "$dp"
+	wait "$dp"
+	rc=$?
+}
+device_ctrl_c 1000
+t_is "device --count 1000 interrupted: not every message was published, exit 1" "$rc" 1
 t_like "... it says how many were" "$(cat "$T_TMP/dev.out")" '# published [0-9]+ of 1000 messages'
-"$MQTTLS" device -h localhost -p "$pt" --cafile "$ca" --count 0 --interval 0.05 >"$T_TMP/dev0.out" 2>&1 &
-dp=$!
-T_PIDS+=("$dp")
-for _ in $(seq 1 200); do grep -q 'Publish message' "$T_TMP/dev0.out" && break; sleep 0.02; done
-kill -INT "$dp"
-wait "$dp"
-t_is "device --count 0 (until stopped) ended by Ctrl-C: exit 0" "$?" 0
+device_ctrl_c 0
+t_is "device --count 0 (until stopped) ended by Ctrl-C: exit 0" "$rc" 0
 
 # lab start interrupted at every moment: afterwards, whatever it started, lab stop finds it.
 # (Job control on: a background job must get SIGINT as a terminal's Ctrl-C would give it.)
