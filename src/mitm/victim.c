@@ -675,6 +675,18 @@ static void handshake_rejected(struct mitm_victim *vi, short what)
 
 	while ((next = bufferevent_get_openssl_error(vi->bv)) != 0)
 		e = next;
+	/* A connection that closes without sending a byte is a port check (nc -z, a script waiting
+	 * for the port, the lab's own readiness probe), not a device that refused the forgery: it
+	 * is logged as closed, not counted as a rejection. */
+	if (!(what & BEV_EVENT_TIMEOUT) && vi->alert_in < 0 && ssl && SSL_get_rbio(ssl) &&
+	    BIO_number_read(SSL_get_rbio(ssl)) == 0) {
+		mitm_event_init(&ev, MITM_EV_CLOSED, vi);
+		ev.reason = "a port check: it connected and closed without sending a byte";
+		mitm_emit(m, &ev);
+		vi->said_closed = true;
+		drop_side(vi, &vi->bv, "closed before sending a byte");
+		return;
+	}
 	if (vi->alert_in > 0 && !alert) {
 		snprintf(alert_buf, sizeof alert_buf, "alert_%d", vi->alert_in);
 		alert = alert_buf;

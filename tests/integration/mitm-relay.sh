@@ -24,6 +24,13 @@ t_like "the forgery says what it is" "$(t_log relay 'pick(ev, "listening")[0]["f
 t_like "the forgery clones the real broker's names" "$(t_log relay 'pick(ev, "listening")[0]["forged_sans"]')" 'DNS:localhost'
 t_is "the default maximum run time is in force" "$(t_log relay 'pick(ev, "listening")[0]["duration"]')" "120"
 
+# 0. A port check (nc -z, a script waiting for the port) is not a device refusing the forgery.
+(exec 3<>"/dev/tcp/127.0.0.1/$mp") 2>/dev/null
+t_ok "a connection that sends nothing is logged as closed" \
+	t_wait_log relay 'count(ev, "closed", reason="a port check: it connected and closed without sending a byte") == 1'
+t_is "... and not as a rejected handshake" "$(t_log relay 'count(ev, "handshake")')" "0"
+t_like "the class sees it as a port check" "$(cat "$T_TMP/relay.out")" 'closed: a port check'
+
 # The real subscriber on the real broker, started first.
 t_mc sub --port "$bp" --cafile "$pki/ca.crt" --user alice --password s3cret --client-id watcher \
 	--topic 'sensors/#' --qos 2 --count 6 --timeout 30 --ready-file "$T_TMP/sub.ready" >"$T_TMP/sub.json" &
