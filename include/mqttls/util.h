@@ -71,6 +71,10 @@ bool mq_port_is_free(int port);
 /* True when a TCP socket can bind to the address literal ip (IPv4 or IPv6) and port (0: any). */
 bool mq_port_free_on(const char *ip, int port);
 
+/* The kernel's start time of a process (field 22 of /proc/PID/stat), 0 when it is gone or a
+ * zombie: a recorded PID with its start time names one process, never one that reused the PID. */
+unsigned long long mq_proc_start(pid_t pid);
+
 /* Wait until something accepts TCP connections on host:port, up to timeout_ms. 0 when it does. */
 int mq_wait_listening(const char *host, int port, int timeout_ms);
 

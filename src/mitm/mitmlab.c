@@ -60,37 +60,9 @@ static char *path_in(const struct lab_info *b, const char *name, char *buf, size
 	return mq_path_join(buf, size, b->dir, name);
 }
 
-/* The kernel's start time of a process (field 22 of /proc/PID/stat), 0 when it is gone. */
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: fields start after the last ')'. */
-	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] == 'Z')
-		return 0;
-	p += 2;
-	for (int field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (p)
-		v = strtoull(p, NULL, 10);
-	return v;
-}
-
 static bool alive(const struct running *r)
 {
-	return r->pid > 1 && r->start && proc_start(r->pid) == r->start;
+	return r->pid > 1 && r->start && mq_proc_start(r->pid) == r->start;
 }
 
 static int read_record(const struct lab_info *b, struct running *out, int *mitm_port)
@@ -290,7 +262,7 @@ static int spawn(const struct companion *c, const struct lab_info *b, int mitm_p
 	close(logfd);
 	out->pid = pid;
 	/* Read the start time while it is certainly ours (it cannot have been reaped yet). */
-	for (int i = 0; i < 100 && !(out->start = proc_start(pid)); i++)
+	for (int i = 0; i < 100 && !(out->start = mq_proc_start(pid)); i++)
 		usleep(1000);
 	rc = 0;
 out:
