@@ -131,10 +131,10 @@ test: deps-test
 # on every Debian, the headers are not).
 RUN_DEPS  := gcc:gcc make:make pkg-config:pkg-config libncurses-dev:ncursesw libssl-dev:libssl \
 	libmosquitto-dev:libmosquitto libpcap-dev:libpcap libevent-dev:libevent_openssl \
-	libcjson-dev:libcjson mosquitto:mosquitto openssl:openssl
+	libcjson-dev:libcjson mosquitto:mosquitto openssl:openssl iproute2:ip
 TEST_DEPS := $(RUN_DEPS) libcmocka-dev:cmocka mosquitto-clients:mosquitto_pub tmux:tmux \
 	tcpdump:tcpdump tshark:tshark python3-paho-mqtt:/usr/lib/python3/dist-packages/paho \
-	clang:clang iproute2:ip procps:pkill acl:setfacl time:/usr/bin/time wireshark-common:editcap \
+	clang:clang procps:pkill acl:setfacl time:/usr/bin/time wireshark-common:editcap \
 	g++:g++ strace:strace xxd:xxd
 
 deps:
