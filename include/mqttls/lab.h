@@ -82,6 +82,7 @@ struct lab_info {
 	int port;                   /* the broker's TLS port */
 	int plain_port;             /* a second, plaintext port when the lab has one, else 0 */
 	bool ipv6;                  /* also listening on ::1 */
+	bool netns;                 /* on the MITM lab's own network of namespaces (mitmnet.h) */
 	char host[64];              /* what clients connect to: "localhost", "127.0.0.1" or a LAN address */
 	char ip[64];                /* the address devices use (127.0.0.1, or the classroom LAN's) */
 	char lab_bind[64];          /* instructor mode: the --lab-bind range, else "" */
@@ -98,6 +99,7 @@ struct lab_info {
 
 struct lab_start_opts {
 	const char *lab_bind;       /* instructor mode: a private CIDR the broker serves devices on, or NULL */
+	bool netns;                 /* the MITM lab on network namespaces of its own (root; mitmnet.h) */
 };
 
 /*

@@ -10,7 +10,7 @@
 
 const char usage_lab[] =
 	"usage: mqttls lab list [--json]\n"
-	"       mqttls lab start NAME [--lab-bind CIDR]\n"
+	"       mqttls lab start NAME [--lab-bind CIDR | --netns]\n"
 	"       mqttls lab status [NAME] [--json]\n"
 	"       mqttls lab hint NAME\n"
 	"       mqttls lab check NAME [--json]\n"
@@ -37,6 +37,9 @@ const char usage_lab[] =
 	"\n"
 	"  --lab-bind CIDR   instructor mode: serve a classroom LAN (private, link-local or ULA ranges\n"
 	"                    only) on this machine's address in CIDR, and print it for the devices\n"
+	"  --netns           the MITM lab (root): devices, attacker and broker in three network\n"
+	"                    namespaces joined by veth links, so the traffic really crosses interfaces;\n"
+	"                    'lab stop' removes them\n"
 	"\n"
 	"Everything lives in the state directory ($MQTTLS_STATE_DIR, /var/lib/mqttls for root, else\n"
 	"~/.local/state/mqttls); brokers keep running after the command returns. 'basic' is the\n"
@@ -44,7 +47,7 @@ const char usage_lab[] =
 
 struct lab_args {
 	const char *sub, *name, *lab_bind;
-	bool json, esp_idf, arduino;
+	bool json, esp_idf, arduino, netns;
 };
 
 static bool utf8(void)
@@ -85,7 +88,10 @@ static void print_running(const struct lab_def *d, const struct lab_info *i, con
 		       i->broker_error[0] ? i->broker_error : "(no reason recorded)");
 		return;
 	}
-	if (student_lab(d))
+	if (i->netns)
+		printf("Lab '%s' %s: mosquitto (pid %ld) with TLS on %s:%d, in the broker's namespace of the lab "
+		       "network\n", i->name, how, (long)i->pid, i->host, i->port);
+	else if (student_lab(d))
 		printf("Lab '%s' %s: mosquitto (pid %ld) on %s:%d%s%s\n", i->name, how, (long)i->pid, i->host, i->port,
 		       i->lab_bind[0] ? ", serving the classroom LAN " : "", i->lab_bind);
 	else
@@ -135,7 +141,7 @@ static void print_lab(const struct lab_def *d, const struct lab_info *i)
 		printf("  CA the devices trust:  %s\n", i->cafile);
 	if (i->plain_port)
 		printf("  plaintext port:        %d\n", i->plain_port);
-	if (i->lab_bind[0])
+	if (i->lab_bind[0] && !i->netns)
 		printf("\nInstructor mode: devices on the classroom LAN (%s) connect to %s:%d\n"
 		       "  (mqttls lab sketch %s writes the ESP32 program with this address)\n",
 		       i->lab_bind, i->ip, i->port, i->name);
@@ -213,7 +219,7 @@ static int need_lab(const struct cli_cmd *self, const struct lab_args *a)
 
 static int lab_start_cmd(const struct cli_cmd *self, const struct lab_args *a)
 {
-	struct lab_start_opts o = { .lab_bind = a->lab_bind };
+	struct lab_start_opts o = { .lab_bind = a->lab_bind, .netns = a->netns };
 	const struct lab_def *d;
 	struct lab_info info;
 	struct mq_err err = { 0 };
@@ -483,7 +489,7 @@ static int lab_sketch_cmd(const struct cli_cmd *self, const struct lab_args *a)
 static const struct {
 	const char *name;
 	int (*run)(const struct cli_cmd *self, const struct lab_args *a);
-	bool json, lab_bind, flavor;
+	bool json, lab_bind, flavor;    /* lab_bind: the start options, --lab-bind and --netns */
 } subs[] = {
 	{ "list", NULL, true, false, false },	       { "start", lab_start_cmd, false, true, false },
 	{ "status", lab_status_cmd, true, false, false }, { "hint", lab_hint_cmd, false, false, false },
@@ -517,6 +523,8 @@ int cmd_lab(const struct cli_cmd *self, int argc, char **argv)
 			if (i + 1 >= argc)
 				return cli_usage_error(self, "--lab-bind needs a CIDR (e.g. 192.168.28.0/24)");
 			a.lab_bind = argv[++i];
+		} else if (!strcmp(o, "--netns") && subs[s].lab_bind) {
+			a.netns = true;
 		} else if (!strcmp(o, "--arduino") && subs[s].flavor) {
 			a.arduino = true;
 		} else if (!strcmp(o, "--esp-idf") && subs[s].flavor) {
@@ -529,6 +537,8 @@ int cmd_lab(const struct cli_cmd *self, int argc, char **argv)
 			a.name = o;
 		}
 	}
+	if (a.netns && a.lab_bind)
+		return cli_usage_error(self, "--netns and --lab-bind exclude each other");
 	if (!subs[s].run)
 		return a.name ? cli_usage_error(self, "lab list takes no argument") : lab_list(&a);
 	return subs[s].run(self, &a);

@@ -32,6 +32,7 @@ struct lab_ctx {
 	char host[64];                      /* the lab's host template, expanded */
 	char lab_bind[64];                  /* instructor mode's CIDR, or "" */
 	bool ipv6;                          /* ::1 served too (loopback mode only) */
+	bool netns;                         /* on the MITM lab network: the broker in its namespace */
 	char setup_fp[LABCTX_FP_HEX];       /* the work directory as the setup left it */
 	size_t hints;
 	int last_check;                     /* -1, 0, 1 */
@@ -62,6 +63,13 @@ char *labctx_path(const struct lab_ctx *c, const char *rel, char *buf, size_t si
 
 /* The work directory's fingerprint: contents, modes and owners of everything the broker reads. */
 int labctx_fingerprint(const struct lab_ctx *c, char out[LABCTX_FP_HEX], struct mq_err *err) MQ_WUR;
+
+/*
+ * A lab on the MITM lab network (netns) reaches its broker from inside the broker's namespace:
+ * move the calling thread there. Returns what to give mitmnet_leave() afterwards: -2 when the lab
+ * is not on that network (nothing done), -1 with err when the namespace cannot be entered.
+ */
+int labctx_netns_enter(const struct lab_ctx *c, struct mq_err *err);
 
 /* Is the recorded broker alive and listening? */
 bool labctx_broker_running(const struct lab_ctx *c);

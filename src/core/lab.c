@@ -33,6 +33,7 @@
 #include "mqttls/gate.h"
 #include "mqttls/lab.h"
 #include "mqttls/mitmlab.h"
+#include "mqttls/mitmnet.h"
 #include "mqttls/pki.h"
 #include "mqttls/util.h"
 
@@ -407,6 +408,7 @@ static void read_setup(struct lab_ctx *c)
 	if ((s = json_str(j, "lab_bind")) && strlen(s) < sizeof c->lab_bind)
 		snprintf(c->lab_bind, sizeof c->lab_bind, "%s", s);
 	c->ipv6 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ipv6"));
+	c->netns = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "netns"));
 	if ((s = json_str(j, "setup_fp")) && hex64(s))
 		snprintf(c->setup_fp, sizeof c->setup_fp, "%s", s);
 	c->active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "active"));
@@ -463,6 +465,7 @@ int labctx_save(struct lab_ctx *c, struct mq_err *err)
 	cJSON_AddStringToObject(j, "ip", c->ip);
 	cJSON_AddStringToObject(j, "lab_bind", c->lab_bind);
 	cJSON_AddBoolToObject(j, "ipv6", c->ipv6);
+	cJSON_AddBoolToObject(j, "netns", c->netns);
 	cJSON_AddStringToObject(j, "setup_fp", c->setup_fp);
 	cJSON_AddBoolToObject(j, "active", c->active);
 	cJSON_AddNumberToObject(j, "hints", (double)c->hints);
@@ -487,6 +490,7 @@ static void fill_info(struct lab_ctx *c, struct lab_info *info)
 	info->port = c->ports[0];
 	info->plain_port = c->d->n_ports > 1 ? c->ports[1] : 0;
 	info->ipv6 = c->ipv6;
+	info->netns = c->netns;
 	snprintf(info->host, sizeof info->host, "%s", c->host);
 	snprintf(info->ip, sizeof info->ip, "%s", c->ip);
 	snprintf(info->lab_bind, sizeof info->lab_bind, "%s", c->lab_bind);
@@ -524,6 +528,7 @@ cJSON *lab_info_to_json(const struct lab_info *info)
 	cJSON_AddStringToObject(o, "ip", info->ip);
 	cJSON_AddStringToObject(o, "lab_bind", info->lab_bind);
 	cJSON_AddBoolToObject(o, "ipv6", info->ipv6);
+	cJSON_AddBoolToObject(o, "netns", info->netns);
 	cJSON_AddStringToObject(o, "cafile", info->cafile);
 	cJSON_AddStringToObject(o, "certfile", info->certfile);
 	cJSON_AddStringToObject(o, "keyfile", info->keyfile);
@@ -754,7 +759,10 @@ static bool has_str(char **v, size_t n, const char *s)
 }
 
 /* Is the broker certificate there, valid for a while yet, and for every current name and address? */
-static bool broker_cert_current(const char *pkidir)
+/* The MITM lab network's broker is reached at its own address there: its certificate names it too. */
+static const char *const lab_net_sans[] = { "IP:" MITMNET_BROKER_IP };
+
+static bool broker_cert_current(const char *pkidir, bool lab_net)
 {
 	char path[PATH_MAX], **sans = NULL;
 	struct cert_info ci;
@@ -771,6 +779,8 @@ static bool broker_cert_current(const char *pkidir)
 		ok = !strncmp(sans[i], "IP:", 3) ? has_str(ci.san_ip, ci.n_san_ip, sans[i] + 3)
 						 : has_str(ci.san_dns, ci.n_san_dns, sans[i] + 4);
 	pki_strv_free(sans);
+	if (ok && lab_net)
+		ok = has_str(ci.san_ip, ci.n_san_ip, lab_net_sans[0] + 3);
 	cert_info_free(&ci);
 	return ok && n > 0;
 }
@@ -798,6 +808,10 @@ static int pki_ready(struct lab_ctx *c, bool fresh, struct mq_err *err)
 	char path[PATH_MAX];
 	int lock, rc = -1;
 
+	if (c->netns) {
+		o.sans = lab_net_sans;
+		o.n_sans = MQ_ARRAY_LEN(lab_net_sans);
+	}
 	if (mq_mkdir_p(c->pkidir, 0755, err) < 0 || !mq_path_join(path, sizeof path, c->pkidir, ".lock"))
 		return -1;
 	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -808,7 +822,7 @@ static int pki_ready(struct lab_ctx *c, bool fresh, struct mq_err *err)
 	if (!ca_present(c->pkidir)) {
 		if (pki_init(&o, err) < 0)
 			goto out;
-	} else if (!broker_cert_current(c->pkidir) && pki_broker(&o, err) < 0) {
+	} else if (!broker_cert_current(c->pkidir, c->netns) && pki_broker(&o, err) < 0) {
 		goto out;
 	}
 	for (size_t i = 0; i < c->d->n_files; i++) {
@@ -1017,9 +1031,12 @@ static size_t ports_of_other_labs(const struct lab_ctx *c, int *out, size_t n)
 
 static int pick_ports(struct lab_ctx *c, const int *skip, size_t nskip, struct mq_err *err)
 {
-	int taken[MAX_LABS * LABDEF_MAX_PORTS];
+	int taken[MAX_LABS * LABDEF_MAX_PORTS], home;
 	size_t ntaken = ports_of_other_labs(c, taken, MQ_ARRAY_LEN(taken));
 
+	/* Ports are free or not where the broker will listen. */
+	if ((home = labctx_netns_enter(c, err)) == -1)
+		return -1;
 	for (size_t i = 0; i < c->d->n_ports; i++) {
 		const struct labport *lp = &c->d->ports[i];
 		int chosen = 0;
@@ -1030,10 +1047,12 @@ static int pick_ports(struct lab_ctx *c, const int *skip, size_t nskip, struct m
 				chosen = p;
 		if (!chosen) {
 			mq_errf(err, "no free port between %d and %d on %s", lp->first, lp->first + PORT_SPAN - 1, c->ip);
+			mitmnet_leave(home);
 			return -1;
 		}
 		set_port(c, i, chosen);
 	}
+	mitmnet_leave(home);
 	return 0;
 }
 
@@ -1117,10 +1136,25 @@ static int classroom_address(const char *cidr, char *ip, size_t size, struct mq_
 
 /* ---- the broker ----------------------------------------------------------------------------- */
 
+int labctx_netns_enter(const struct lab_ctx *c, struct mq_err *err)
+{
+	return c->netns ? mitmnet_enter(c->labdir, MITMNET_BROKER, err) : -2;
+}
+
 bool labctx_broker_running(const struct lab_ctx *c)
 {
-	return c->pid > 0 && c->ports[0] > 0 && broker_alive(c->pid) &&
-	       mq_wait_listening(c->lab_bind[0] ? c->ip : "127.0.0.1", c->ports[0], 1000) == 0;
+	struct mq_err ignore = { 0 };
+	int home;
+	bool up;
+
+	if (c->pid <= 0 || c->ports[0] <= 0 || !broker_alive(c->pid))
+		return false;
+	/* A broker on the lab network listens in its namespace: a missing namespace is a broker down. */
+	if ((home = labctx_netns_enter(c, &ignore)) == -1)
+		return false;
+	up = mq_wait_listening(c->lab_bind[0] ? c->ip : "127.0.0.1", c->ports[0], 1000) == 0;
+	mitmnet_leave(home);
+	return up;
 }
 
 int labctx_broker_down(struct lab_ctx *c, struct mq_err *err)
@@ -1156,11 +1190,20 @@ static int broker_up(struct lab_ctx *c, struct mq_err *err)
 	struct mq_err e = { 0 };
 	char fp[LABCTX_FP_HEX];
 	pid_t pid;
-	int rc;
+	int rc, home;
 
 	if (labctx_fingerprint(c, fp, err) < 0)
 		return -1;
-	rc = broker_run(c->conf, c->log, c->lab_bind[0] ? c->ip : "127.0.0.1", c->ports[0], START_WAIT_MS, &pid, &e);
+	/* On the lab network the broker is born in its namespace (broker_run forks from this thread),
+	 * with a certificate that names its address there (another lab may have re-issued it since). */
+	if (c->netns && pki_ready(c, false, err) < 0)
+		return -1;
+	if ((home = labctx_netns_enter(c, &e)) == -1)
+		rc = -1;
+	else
+		rc = broker_run(c->conf, c->log, c->lab_bind[0] ? c->ip : "127.0.0.1", c->ports[0], START_WAIT_MS, &pid,
+				&e);
+	mitmnet_leave(home);
 	/* Something else may have answered on the port while our broker was dying. */
 	if (rc == 0 && waitpid(pid, NULL, WNOHANG) != 0) {
 		rc = -1;
@@ -1246,7 +1289,7 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 	struct lab_ctx c;
 	const char *want_bind = o && o->lab_bind ? o->lab_bind : "";
 	char fp[LABCTX_FP_HEX], ip[64] = "127.0.0.1";
-	bool edited;
+	bool edited, netns = o && o->netns, made_net = false;
 	int rc = -1;
 
 	memset(info, 0, sizeof *info);
@@ -1257,11 +1300,37 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 			"user mosquitto: it needs root (sudo mqttls lab start %s)", c.d->name, c.d->name);
 		return -1;
 	}
-	if (*want_bind && classroom_address(want_bind, ip, sizeof ip, err) < 0)
+	if (netns) {
+		/* The MITM lab on a network of its own: the broker at its address there, the whole lab
+		 * network as the lab's range (the relay's gate admits it, as with --lab-bind). */
+		if (*want_bind) {
+			mq_errf(err, "--netns makes the lab a network of its own: it does not serve a classroom LAN "
+				"(--lab-bind) at the same time");
+			return -1;
+		}
+		if (!c.d->companions || strcmp(c.d->companions, "mitm")) {
+			mq_errf(err, "only the MITM lab has a network of namespaces (mqttls lab start mitm --netns)");
+			return -1;
+		}
+		if (geteuid() != 0) {
+			mq_errf(err, "--netns makes network namespaces and veth links: it needs root (sudo mqttls lab "
+				"start %s --netns)", c.d->name);
+			return -1;
+		}
+		want_bind = MITMNET_CIDR;
+		snprintf(ip, sizeof ip, "%s", MITMNET_BROKER_IP);
+	} else if (*want_bind && classroom_address(want_bind, ip, sizeof ip, err) < 0) {
 		return -1;
+	}
 	if (mq_mkdir_p(mq_state_dir(), 0755, err) < 0 || labctx_lock(&c, err) < 0)
 		return -1;
 	if (c.active && labctx_broker_running(&c)) {
+		if (netns != c.netns && (netns || *want_bind)) {
+			mq_errf(err, "lab '%s' is already running %s; stop it first (mqttls lab stop %s)", c.d->name,
+				c.netns ? "on its own network (--netns)" : c.lab_bind[0] ? c.lab_bind : "on loopback",
+				c.d->name);
+			goto out;
+		}
 		if (*want_bind && strcmp(want_bind, c.lab_bind)) {
 			mq_errf(err, "lab '%s' is already running %s; stop it first to serve %s", c.d->name,
 				c.lab_bind[0] ? c.lab_bind : "on loopback", want_bind);
@@ -1276,15 +1345,23 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 	}
 	if (labctx_broker_down(&c, err) < 0)
 		goto out;
+	/* The lab network is made afresh for every start; what an earlier one left goes first. */
+	mitmnet_down(c.labdir);
+	if (netns) {
+		if (mitmnet_up(c.labdir, err) < 0)
+			goto out;
+		made_net = true;
+	}
 	edited = c.have_setup && labctx_fingerprint(&c, fp, err) == 0 && strcmp(fp, c.setup_fp);
 	if (edited) {
 		struct mq_err theirs = { 0 };
 
 		/* The student's work is never thrown away by a start: resume on the recorded setup. */
-		if (strcmp(want_bind, c.lab_bind)) {
+		if (strcmp(want_bind, c.lab_bind) || netns != c.netns) {
 			mq_errf(err, "your edited files in %s were set up for %s; 'mqttls lab reset %s' sets the lab up "
-				"again for %s (your files are kept aside)", c.workdir, c.lab_bind[0] ? c.lab_bind : "loopback",
-				c.d->name, *want_bind ? want_bind : "loopback");
+				"again for %s (your files are kept aside)", c.workdir,
+				c.netns ? "the lab network (--netns)" : c.lab_bind[0] ? c.lab_bind : "loopback", c.d->name,
+				netns ? "the lab network (--netns)" : *want_bind ? want_bind : "loopback");
 			goto out;
 		}
 		/* Their files, their broker: when it does not start, info->broker_error says why. */
@@ -1293,6 +1370,7 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 	} else {
 		snprintf(c.lab_bind, sizeof c.lab_bind, "%s", want_bind);
 		snprintf(c.ip, sizeof c.ip, "%s", ip);
+		c.netns = netns;
 		c.ipv6 = !*want_bind && mq_port_free_on("::1", 0);
 		if (pki_ready(&c, true, err) < 0 || start_fresh(&c, err) < 0)
 			goto out;
@@ -1313,6 +1391,20 @@ int lab_start_with(const char *name, const struct lab_start_opts *o, struct lab_
 	info->resumed = edited;
 	rc = 0;
 out:
+	if (rc < 0 && made_net) {
+		/* A start that failed leaves no lab network behind, nor anything running in it. */
+		struct mq_err ignore = { 0 };
+		companions_stop(&c);
+		/* mitmnet_down stops whatever still runs in the namespaces, the broker included */
+		if (labctx_broker_down(&c, &ignore) < 0)
+			ignore.msg[0] = '\0';
+		mitmnet_down(c.labdir);
+		if (c.active) {
+			c.active = false;
+			if (labctx_save(&c, &ignore) < 0)
+				ignore.msg[0] = '\0';
+		}
+	}
 	labctx_close(&c);
 	return rc;
 }
@@ -1375,6 +1467,7 @@ int lab_stop(const char *name, struct lab_info *info, struct mq_err *err)
 	companions_stop(&c);
 	if (labctx_broker_down(&c, err) < 0)
 		goto out;
+	mitmnet_down(c.labdir);   /* the lab network, when it has one (or a start left one) */
 	if (c.have_setup || c.active) {
 		c.active = false;
 		if (labctx_save(&c, err) < 0)
@@ -1433,6 +1526,12 @@ int lab_reset(const char *name, struct lab_info *info, char *kept, size_t kept_s
 		goto out;
 	}
 	was_active = c.active;
+	if (c.netns && !was_active) {
+		/* A stopped lab has no network any more: it is set up again on loopback. */
+		c.netns = false;
+		c.lab_bind[0] = '\0';
+		snprintf(c.ip, sizeof c.ip, "127.0.0.1");
+	}
 	companions_stop(&c);
 	if (labctx_broker_down(&c, err) < 0 || clear_workdir(&c, ".before-reset", err) < 0)
 		goto out;

@@ -21,6 +21,7 @@
 #include "mqttls/diag.h"
 #include "mqttls/finding.h"
 #include "mqttls/mitm.h"
+#include "mqttls/mitmnet.h"
 #include "mqttls/pki.h"
 #include "mqttls/target.h"
 #include "mqttls/util.h"
@@ -736,7 +737,7 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 	struct lab_ctx c;
 	char fp[LABCTX_FP_HEX];
 	bool taken;
-	int rc = -1;
+	int rc = -1, home = -2;
 
 	memset(out, 0, sizeof *out);
 	if (labctx_open(name, &c, err) < 0)
@@ -753,6 +754,9 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 		mq_errf(err, "lab '%s' is not started (mqttls lab start %s)", c.d->name, c.d->name);
 		goto out;
 	}
+	/* On the MITM lab network the check's connections are made where the broker is. */
+	if ((home = labctx_netns_enter(&c, err)) == -1)
+		goto out;
 	/* The student changed files (or modes, or owners), or the broker is down: as they would,
 	 * restart it on what is there now, so the check sees what a device would. */
 	if (labctx_fingerprint(&c, fp, err) < 0)
@@ -809,6 +813,7 @@ int lab_check(const char *name, struct lab_check *out, struct mq_err *err)
 		goto out;
 	rc = 0;
 out:
+	mitmnet_leave(home);
 	labctx_close(&c);
 	return rc;
 }

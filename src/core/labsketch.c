@@ -126,7 +126,11 @@ static void header(struct mq_str *o, const struct sketch *s)
 	comment_text(o, d->title);
 	mq_str_printf(o, "\n * Made by \"mqttls lab sketch %s%s\" for the lab's broker at %s:%s.\n", d->name,
 		      s->flavor == LAB_SKETCH_ESP_IDF ? " --esp-idf" : "", s->c->ip, s->port);
-	if (!s->c->lab_bind[0])
+	if (s->c->netns)
+		mq_str_printf(o, " * That is the broker's address on the lab network of --netns, inside this machine:\n"
+				 " * for a real ESP32, start the lab with --lab-bind CIDR instead (a private range of\n"
+				 " * the classroom LAN) and make the sketch again.\n");
+	else if (!s->c->lab_bind[0])
 		mq_str_printf(o, " * That is a loopback address: for a real ESP32, start the lab with --lab-bind CIDR\n"
 				 " * (a private range of the classroom LAN) and make the sketch again.\n");
 	mq_str_printf(o, " * It trusts the lab's CA: ");

@@ -122,6 +122,12 @@ static void diagnose_row(struct tui *t, struct lab_row *r)
 {
 	char what[64];
 
+	/* Its broker listens in a namespace of its own: from here a diagnosis would only time out. */
+	if (r->info.netns) {
+		tui_status(t, S_WARN, "lab %s runs on its own network (--netns): diagnose its broker inside it (nsenter "
+			   "-t PID -n; 'mqttls lab status %s' names each namespace's PID)", r->def->name, r->def->name);
+		return;
+	}
 	snprintf(what, sizeof what, "lab %s", r->def->name);
 	model_start_lab(t, &r->info, what);
 	tui_switch(t, V_DIAGNOSE);
