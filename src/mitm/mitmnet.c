@@ -2,12 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -349,6 +352,66 @@ static int run_ip(const struct holder h[MITMNET_ROLES], const struct step *s, st
 	return -1;
 }
 
+/* Every veth end, where it lives. */
+static const struct link {
+	enum mitmnet_role in;
+	const char *dev;
+} links[] = {
+	{ MITMNET_DEVICE, "mq-to-attacker" },
+	{ MITMNET_ATTACKER, "mq-to-device" },
+	{ MITMNET_ATTACKER, "mq-to-broker" },
+	{ MITMNET_BROKER, "mq-to-attacker" },
+};
+
+#define LINK_WAIT_MS 5000
+
+/* A datagram socket of the holder's namespace (a socket stays in the namespace it was made in). */
+static int socket_in(const struct holder *h)
+{
+	char path[64];
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ns, s = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)h->pid);
+	if (home < 0)
+		return -1;
+	if ((ns = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && setns(ns, CLONE_NEWNET) == 0) {
+		s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		(void)setns(home, CLONE_NEWNET);   /* as mitmnet_leave: it has the right, and the descriptor */
+	}
+	if (ns >= 0)
+		close(ns);
+	close(home);
+	return s;
+}
+
+/* A veth end has a carrier a moment after both ends are up: until then what a device or the
+ * relay sends first is dropped. Wait for every end (IFF_RUNNING), up to LINK_WAIT_MS. */
+static int links_running(const struct holder h[MITMNET_ROLES], struct mq_err *err)
+{
+	double until = mq_now_ms() + LINK_WAIT_MS;
+
+	for (size_t i = 0; i < MQ_ARRAY_LEN(links); i++) {
+		struct ifreq ifr = { 0 };
+		int s = socket_in(&h[links[i].in]);
+		bool up = false;
+
+		if (s < 0) {
+			mq_errf_errno(err, "cannot look at the lab network's %s namespace", role_names[links[i].in]);
+			return -1;
+		}
+		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", links[i].dev);
+		while (!(up = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_RUNNING)) && mq_now_ms() < until)
+			usleep(20000);
+		close(s);
+		if (!up) {
+			mq_errf(err, "the lab network's link %s in the %s namespace did not come up within %d s", links[i].dev,
+				role_names[links[i].in], LINK_WAIT_MS / 1000);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int mitmnet_up(const char *dir, struct mq_err *err)
 {
 	struct holder h[MITMNET_ROLES] = { 0 };
@@ -373,6 +436,8 @@ int mitmnet_up(const char *dir, struct mq_err *err)
 	for (size_t i = 0; i < MQ_ARRAY_LEN(topology); i++)
 		if (run_ip(h, &topology[i], err) < 0)
 			goto fail;
+	if (links_running(h, err) < 0)
+		goto fail;
 	mq_signals_release(&saved);
 	return 0;
 fail:

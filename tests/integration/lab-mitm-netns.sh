@@ -105,6 +105,8 @@ t_like "the device's link" "$(in_ns "$DEVH" ip -4 -o addr show mq-to-attacker)" 
 t_like "the attacker's link to the devices" "$(in_ns "$ATKH" ip -4 -o addr show mq-to-device)" "inet 10\.231\.10\.1/30"
 t_like "the attacker's link to the broker" "$(in_ns "$ATKH" ip -4 -o addr show mq-to-broker)" "inet 10\.231\.10\.5/30"
 t_like "the broker's link" "$(in_ns "$BRKH" ip -4 -o addr show mq-to-attacker)" "inet 10\.231\.10\.6/30"
+t_unlike "every veth end has its carrier when start returns" \
+	"$(in_ns "$DEVH" ip -br link; in_ns "$ATKH" ip -br link; in_ns "$BRKH" ip -br link)" "NO-CARRIER| DOWN "
 t_is "no interface of the lab is in the machine's own namespace" "$(ip -o link show | grep -c ' mq-to-')" 0
 
 st=$("$MQTTLS" lab status mitm --json)
