@@ -49,6 +49,13 @@ int mq_read_regular_tail(const char *path, size_t cap, char **out, size_t *len, 
 int mq_write_file(const char *path, const void *data, size_t len, mode_t mode, bool force,
 		  struct mq_err *err) MQ_WUR;
 
+/*
+ * A state record: j (consumed, may be NULL) written as indented JSON to path, mode 0644,
+ * replaced atomically. On failure the error says it could not record WHAT.
+ */
+struct cJSON;
+int mq_write_json(const char *path, struct cJSON *j, const char *what, struct mq_err *err) MQ_WUR;
+
 /* mkdir -p with mode for the directories it creates. */
 int mq_mkdir_p(const char *path, mode_t mode, struct mq_err *err) MQ_WUR;
 

@@ -439,18 +439,12 @@ static void read_state(struct lab_ctx *c)
 
 static int write_json(const struct lab_ctx *c, const char *file, cJSON *j, struct mq_err *err)
 {
-	char path[PATH_MAX], *text = j ? cJSON_Print(j) : NULL;
-	int rc;
+	char path[PATH_MAX] = "", what[128];
 
-	cJSON_Delete(j);
-	if (!text || !mq_path_join(path, sizeof path, c->labdir, file)) {
-		free(text);
-		mq_errf(err, "cannot record the state of lab '%s'", c->d->name);
-		return -1;
-	}
-	rc = mq_write_file(path, text, strlen(text), 0644, true, err);
-	free(text);
-	return rc;
+	if (!mq_path_join(path, sizeof path, c->labdir, file))
+		path[0] = '\0';
+	snprintf(what, sizeof what, "the state of lab '%s'", c->d->name);
+	return mq_write_json(path, j, what, err);
 }
 
 int labctx_save(struct lab_ctx *c, struct mq_err *err)

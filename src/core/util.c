@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "mqttls/util.h"
 
 #ifndef MQTTLS_DATADIR
@@ -270,6 +272,22 @@ int mq_write_file(const char *path, const void *data, size_t len, mode_t mode, b
 		return -1;
 	}
 	return 0;
+}
+
+int mq_write_json(const char *path, struct cJSON *j, const char *what, struct mq_err *err)
+{
+	char *text = j ? cJSON_Print(j) : NULL;
+	int rc;
+
+	cJSON_Delete(j);
+	if (!text || !path || !*path) {
+		free(text);
+		mq_errf(err, "cannot record %s", what);
+		return -1;
+	}
+	rc = mq_write_file(path, text, strlen(text), 0644, true, err);
+	free(text);
+	return rc;
 }
 
 int mq_mkdir_p(const char *path, mode_t mode, struct mq_err *err)

@@ -110,9 +110,8 @@ static int read_record(const struct lab_info *b, struct running *out, int *mitm_
 
 static int write_record(const struct lab_info *b, const struct running *r, int mitm_port, struct mq_err *err)
 {
-	char path[PATH_MAX], *text;
+	char path[PATH_MAX] = "";
 	cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "companions");
-	int rc;
 
 	cJSON_AddNumberToObject(j, "mitm_port", mitm_port);
 	for (size_t i = 0; i < MQ_ARRAY_LEN(companions); i++) {
@@ -124,16 +123,9 @@ static int write_record(const struct lab_info *b, const struct running *r, int m
 		cJSON_AddNumberToObject(e, "start", (double)r[i].start);
 		cJSON_AddItemToArray(arr, e);
 	}
-	text = cJSON_Print(j);
-	cJSON_Delete(j);
-	if (!text || !path_in(b, "companions.json", path, sizeof path)) {
-		free(text);
-		mq_errf(err, "cannot record the MITM lab's processes");
-		return -1;
-	}
-	rc = mq_write_file(path, text, strlen(text), 0644, true, err);
-	free(text);
-	return rc;
+	if (!path_in(b, "companions.json", path, sizeof path))
+		path[0] = '\0';
+	return mq_write_json(path, j, "the MITM lab's processes", err);
 }
 
 static void stop_one(struct running *r)

@@ -93,25 +93,17 @@ static void read_record(const char *dir, struct holder h[MITMNET_ROLES])
 
 static int write_record(const char *dir, const struct holder h[MITMNET_ROLES], struct mq_err *err)
 {
-	char path[PATH_MAX], *text;
+	char path[PATH_MAX] = "";
 	cJSON *j = cJSON_CreateObject();
-	int rc;
 
 	for (int r = 0; r < MITMNET_ROLES; r++) {
 		cJSON *e = cJSON_AddObjectToObject(j, role_names[r]);
 		cJSON_AddNumberToObject(e, "pid", h[r].pid);
 		cJSON_AddNumberToObject(e, "start", (double)h[r].start);
 	}
-	text = cJSON_Print(j);
-	cJSON_Delete(j);
-	if (!text || !record_path(dir, path, sizeof path)) {
-		free(text);
-		mq_errf(err, "cannot record the lab network's namespaces");
-		return -1;
-	}
-	rc = mq_write_file(path, text, strlen(text), 0644, true, err);
-	free(text);
-	return rc;
+	if (!record_path(dir, path, sizeof path))
+		path[0] = '\0';
+	return mq_write_json(path, j, "the lab network's namespaces", err);
 }
 
 /* The holder is the one recorded (not a process that got its PID since). */
